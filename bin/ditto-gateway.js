@@ -1,0 +1,8 @@
+#!/usr/bin/env node
+// The published entry point: runs the compiled CLI (`npm ci` builds dist/ through the `prepare` script).
+import { main } from '../dist/src/main.js';
+
+main(process.argv.slice(2)).then(
+  (code) => { if (typeof code === 'number') process.exitCode = code; },
+  (err) => { console.error(err instanceof Error ? err.stack ?? err.message : String(err)); process.exit(1); },
+);

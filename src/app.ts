@@ -1,0 +1,99 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { GatewayError } from './errors/gateway-error.js';
+import { renderError } from './errors/render.js';
+import type { Gateway } from './gateway.js';
+import { RequestContext } from './pipeline/context.js';
+import { runPipeline } from './pipeline/run.js';
+import { finalizers, modelsStages, proxyStages } from './pipeline/stages/index.js';
+
+/** Paths served without `/v1` and rewritten to `/v1` + path (CONTRACT §3.3). */
+const ALIASES = new Set([
+  '/chat/completions', '/completions', '/embeddings', '/moderations', '/images/generations',
+  '/audio/transcriptions', '/audio/translations', '/audio/speech', '/rerank', '/responses', '/responses/compact',
+  '/files', '/batches',
+]);
+const ALIAS_PREFIXES = ['/files/', '/batches/', '/models/', '/responses/'];
+
+/** Map a request path to its `/v1` proxy path, or undefined when it is not a proxy route. */
+export function proxyPath(path: string): string | undefined {
+  if (path === '/v1' || path.startsWith('/v1/')) return path;
+  if (ALIASES.has(path)) return `/v1${path}`;
+  for (const p of ALIAS_PREFIXES) if (path.startsWith(p)) return `/v1${path}`;
+  return undefined;
+}
+
+/** True when a path has a `.` or `..` segment (raw or percent-encoded): never relayed upstream. */
+export function hasDotSegment(path: string): boolean {
+  if (!path.includes('/.') && !/%2e/i.test(path)) return false;
+  return path.split('/').some((seg) => {
+    const s = seg.toLowerCase().replaceAll('%2e', '.');
+    return s === '.' || s === '..';
+  });
+}
+
+/**
+ * The route table (CONTRACT §3.1): health and metrics, `GET /v1/models`, and the `/v1/*` proxy.
+ * Wiring only; the work happens in the pipeline stages.
+ */
+export function createHandler(gw: Gateway): (req: IncomingMessage, res: ServerResponse) => void {
+  return (req, res) => {
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const path = q < 0 ? url : url.slice(0, q);
+    const query = q < 0 ? '' : url.slice(q);
+    const method = req.method ?? 'GET';
+    switch (path) {
+      case '/health':
+        if (method === 'GET' || method === 'HEAD') return sendJson(res, 200, { status: 'ok' });
+        break;
+      case '/ready':
+        if (method === 'GET' || method === 'HEAD') return ready(gw, res);
+        break;
+      case '/metrics':
+        if (method === 'GET' || method === 'HEAD') return sendJson(res, 200, gw.counters.snapshot());
+        break;
+      case '/metrics/prometheus':
+        if (method === 'GET') {
+          return sendError(res, new GatewayError('not_configured', 'prometheus metrics not enabled'), 'ditto');
+        }
+        break;
+      case '/v1/models':
+      case '/models':
+        if (method === 'GET') {
+          return runPipeline(new RequestContext(gw, req, res, '/v1/models', query, 'openai'), modelsStages, finalizers);
+        }
+        break;
+    }
+    const proxy = proxyPath(path);
+    if (proxy !== undefined) {
+      if (hasDotSegment(proxy)) {
+        return sendError(res, new GatewayError('invalid_request', 'path may not contain "." or ".." segments'), 'openai');
+      }
+      return runPipeline(new RequestContext(gw, req, res, proxy, query, 'openai'), proxyStages, finalizers);
+    }
+    sendError(res, new GatewayError('route_not_found', `no route for ${method} ${path}`), 'openai');
+  };
+}
+
+function ready(gw: Gateway, res: ServerResponse): void {
+  const checks = gw.health?.readyChecks() ?? [];
+  // One unhealthy fallback backend must not pull every replica out of rotation: not ready only
+  // when no probed backend is healthy (or, later, a store is down).
+  const backendChecks = checks.filter((c) => c.name.startsWith('backend.'));
+  const ok = backendChecks.length === 0 || backendChecks.some((c) => c.status === 'ok');
+  const body: Record<string, unknown> = { status: ok ? 'ready' : 'not_ready' };
+  if (checks.length > 0) body['checks'] = checks;
+  sendJson(res, ok ? 200 : 503, body);
+}
+
+function sendJson(res: ServerResponse, status: number, value: unknown): void {
+  const body = JSON.stringify(value);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+  res.end(body);
+}
+
+function sendError(res: ServerResponse, err: GatewayError, surface: 'openai' | 'ditto'): void {
+  const r = renderError(err, surface);
+  res.writeHead(r.status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(r.body), ...r.headers });
+  res.end(r.body);
+}

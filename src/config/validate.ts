@@ -1,0 +1,108 @@
+import { createHash } from 'node:crypto';
+import type { ConfigFile, GuardrailsConfig } from './schema.js';
+
+/** Providers this build can serve as translation backends. Issue-owned providers register here. */
+export const SUPPORTED_PROVIDERS = ['mock'] as const;
+
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+/** SHA-256 hex of a token as stored: `sha256:<hex>` forms are taken as given, others hashed trimmed. */
+export function tokenDigestHex(token: string): string {
+  const t = token.trim();
+  if (/^sha256:[0-9a-fA-F]{64}$/.test(t)) return t.slice(7).toLowerCase();
+  return createHash('sha256').update(t, 'utf8').digest('hex');
+}
+
+/**
+ * Cross-field startup validation (CONTRACT §2.4, §2.8, §1.4). Returns every problem, each naming
+ * its config path; an empty list means the config is usable.
+ */
+export function validateConfig(cfg: ConfigFile): string[] {
+  const errors: string[] = [];
+  const backendNames = new Set<string>();
+
+  cfg.backends.forEach((b, i) => {
+    const at = `backends[${i}]`;
+    if (b.name.trim() === '') errors.push(`${at}.name cannot be empty`);
+    else if (backendNames.has(b.name)) errors.push(`duplicate backend name \`${b.name}\` (${at})`);
+    backendNames.add(b.name);
+    const hasBase = typeof b.base_url === 'string' && b.base_url.trim() !== '';
+    const hasProvider = typeof b.provider === 'string' && b.provider.trim() !== '';
+    if (hasBase && hasProvider) errors.push(`${at}: backend "${b.name}" cannot have both provider and base_url`);
+    if (!hasBase && !hasProvider) errors.push(`${at}.base_url: required for a passthrough backend (or set provider for a translation backend)`);
+    if (hasBase) {
+      let url: URL | undefined;
+      try { url = new URL(b.base_url as string); } catch { errors.push(`${at}.base_url: not a valid URL`); }
+      if (url && url.protocol !== 'http:' && url.protocol !== 'https:') errors.push(`${at}.base_url: must be http:// or https://`);
+    }
+    if (hasProvider && !(SUPPORTED_PROVIDERS as readonly string[]).includes(b.provider as string)) {
+      errors.push(`${at}.provider: unsupported provider "${b.provider}" (supported: ${SUPPORTED_PROVIDERS.join(', ')})`);
+    }
+    for (const [name, value] of Object.entries(b.headers)) {
+      if (!HEADER_NAME.test(name)) errors.push(`${at}.headers: invalid header name "${name}"`);
+      else if (/[\r\n\0]/.test(value)) errors.push(`${at}.headers.${name}: invalid header value (control characters)`);
+    }
+  });
+
+  const ids = new Map<string, number>();
+  const digests = new Map<string, number>();
+  cfg.virtual_keys.forEach((k, i) => {
+    const at = `virtual_keys[${i}]`;
+    if (k.id.trim() === '') errors.push(`${at}.id cannot be empty`);
+    else {
+      const prev = ids.get(k.id);
+      if (prev !== undefined) errors.push(`duplicate virtual key id \`${k.id}\` (virtual_keys[${prev}] and ${at})`);
+      else ids.set(k.id, i);
+    }
+    if (k.token.trim() === '') errors.push(`${at}.token cannot be empty`);
+    else {
+      const d = tokenDigestHex(k.token);
+      const prev = digests.get(d);
+      if (prev !== undefined) errors.push(`duplicate virtual key token (virtual_keys[${prev}] and ${at})`);
+      else digests.set(d, i);
+    }
+    if (k.route != null && k.route !== '' && !backendNames.has(k.route)) {
+      errors.push(`${at}.route references unknown backend: ${k.route}`);
+    }
+    if (k.guardrails) errors.push(...validateGuardrails(k.guardrails, `${at}.guardrails`));
+  });
+
+  const r = cfg.router;
+  const unknown = new Set<string>();
+  const checkRef = (name: string, at: string): void => {
+    if (name.trim() === '') return;
+    if (!backendNames.has(name)) {
+      unknown.add(name);
+      errors.push(`${at}: unknown backend "${name}"`);
+    }
+  };
+  if (r.default_backend && (r.default_backends?.length ?? 0) > 0) {
+    errors.push('router: default_backend cannot be combined with default_backends (use default_backends)');
+  }
+  if (r.default_backend) checkRef(r.default_backend, 'router.default_backend');
+  (r.default_backends ?? []).forEach((wb, j) => checkRef(wb.backend, `router.default_backends[${j}].backend`));
+  (r.rules ?? []).forEach((rule, i) => {
+    const at = `router.rules[${i}]`;
+    if (rule.model_prefix.trim() === '') errors.push(`${at}.model_prefix cannot be empty`);
+    const hasList = (rule.backends?.length ?? 0) > 0;
+    if (!hasList && !(rule.backend && rule.backend.trim() !== '')) errors.push(`${at}: needs backend or backends`);
+    if (hasList) rule.backends?.forEach((wb, j) => checkRef(wb.backend, `${at}.backends[${j}].backend`));
+    else if (rule.backend) checkRef(rule.backend, `${at}.backend`);
+    if (rule.guardrails) errors.push(...validateGuardrails(rule.guardrails, `${at}.guardrails`));
+  });
+  if (unknown.size > 0) errors.push(`router references unknown backends: ${[...unknown].sort().join(', ')}`);
+  return errors;
+}
+
+/** Startup checks for a guardrails object (§2.8): every banned regex must compile. */
+export function validateGuardrails(g: GuardrailsConfig, at: string): string[] {
+  const errors: string[] = [];
+  g.banned_regexes.forEach((p, j) => {
+    try {
+      new RegExp(p, 'i');
+    } catch (err) {
+      errors.push(`${at} invalid: banned_regexes[${j}]: ${(err as Error).message}`);
+    }
+  });
+  return errors;
+}

@@ -1,0 +1,51 @@
+import type { GatewayError } from './gateway-error.js';
+
+/** Which wire shape an error body takes: the client's protocol (CONTRACT §4.2, §3.7, §3.8). */
+export type ErrorSurface = 'openai' | 'anthropic' | 'gemini' | 'ditto';
+
+/** A rendered local reply: status, extra headers and the serialized JSON body. */
+export interface RenderedError {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+const GEMINI_STATUS: Record<number, string> = {
+  400: 'INVALID_ARGUMENT', 401: 'UNAUTHENTICATED', 403: 'PERMISSION_DENIED', 404: 'NOT_FOUND',
+  413: 'INVALID_ARGUMENT', 429: 'RESOURCE_EXHAUSTED', 500: 'INTERNAL', 501: 'UNIMPLEMENTED',
+  502: 'UNAVAILABLE', 503: 'UNAVAILABLE', 504: 'DEADLINE_EXCEEDED',
+};
+
+/** Serialize a {@link GatewayError} in the given surface's error shape. Never throws. */
+export function renderError(err: GatewayError, surface: ErrorSurface): RenderedError {
+  const headers = err.headers ?? {};
+  let body: unknown;
+  switch (surface) {
+    case 'anthropic':
+      body = { type: 'error', error: { type: anthropicType(err.status), message: err.message } };
+      break;
+    case 'gemini':
+      body = { error: { code: err.status, message: err.message, status: GEMINI_STATUS[err.status] ?? 'UNKNOWN' } };
+      break;
+    case 'ditto':
+      body = { error: { code: err.code, message: err.message } };
+      break;
+    default: {
+      const e: Record<string, unknown> = { message: err.message, type: err.type };
+      if (err.param !== undefined) e['param'] = err.param;
+      if (!err.omitCode) e['code'] = err.code;
+      body = { error: e };
+    }
+  }
+  return { status: err.status, headers, body: JSON.stringify(body) };
+}
+
+function anthropicType(status: number): string {
+  if (status === 401) return 'authentication_error';
+  if (status === 403) return 'permission_error';
+  if (status === 404) return 'not_found_error';
+  if (status === 413) return 'request_too_large';
+  if (status === 429) return 'rate_limit_error';
+  if (status >= 500) return status === 529 ? 'overloaded_error' : 'api_error';
+  return 'invalid_request_error';
+}

@@ -1,0 +1,77 @@
+import type { Agent } from 'undici';
+import type { CliOptions } from './cli/args.js';
+import type { ConfigFile } from './config/schema.js';
+import { KeyIndex } from './auth/keys.js';
+import { Router } from './routing/router.js';
+import { CircuitBreaker } from './routing/breaker.js';
+import { HealthChecker } from './routing/health.js';
+import { createAgent, PassthroughBackend } from './upstream/passthrough.js';
+import type { Backend } from './upstream/types.js';
+import { MockBackend } from './providers/mock.js';
+import { Counters } from './observability/metrics.js';
+import type { Logger } from './observability/logger.js';
+
+/**
+ * Everything a request needs, built once at startup from the frozen config and the CLI options:
+ * keys, router, backends, breaker, health checks, counters and the logger. No module-level state.
+ */
+export class Gateway {
+  readonly keys: KeyIndex;
+  readonly router: Router;
+  readonly backends: ReadonlyMap<string, Backend>;
+  readonly breaker: CircuitBreaker | undefined;
+  readonly health: HealthChecker | undefined;
+  readonly counters = new Counters();
+  readonly agent: Agent;
+  /** Requests holding a global in-flight permit. */
+  inFlight = 0;
+  /** Set on SIGTERM: responses close their connection so clients reconnect elsewhere. */
+  draining = false;
+  #seq = 0;
+
+  constructor(readonly config: ConfigFile, readonly options: CliOptions, readonly logger: Logger) {
+    this.agent = createAgent();
+    this.keys = new KeyIndex(config.virtual_keys);
+    this.router = new Router(config.router);
+    const backends = new Map<string, Backend>();
+    for (const b of config.backends) {
+      if (b.provider === 'mock') backends.set(b.name, new MockBackend(b));
+      else if (b.base_url) backends.set(b.name, new PassthroughBackend(b, this.agent));
+    }
+    this.backends = backends;
+    this.breaker = options.circuitBreaker
+      ? new CircuitBreaker({
+          threshold: options.cbFailureThreshold,
+          cooldownMs: options.cbCooldownSecs * 1000,
+          countNetwork: options.cbNetworkErrors,
+          countTimeout: options.cbTimeoutErrors,
+          countServerErrors: options.cbServerErrors,
+          extraStatusCodes: new Set(options.cbFailureStatusCodes),
+        })
+      : undefined;
+    const passthrough = [...backends.values()].filter((b): b is PassthroughBackend => b instanceof PassthroughBackend);
+    this.health = options.healthChecks
+      ? new HealthChecker(passthrough, this.agent, {
+          path: options.healthCheckPath,
+          intervalMs: options.healthCheckIntervalSecs * 1000,
+          timeoutMs: options.healthCheckTimeoutSecs * 1000,
+        })
+      : undefined;
+  }
+
+  /** A fresh request id: `ditto-<epoch_ms>-<seq>` (CONTRACT §4.3). */
+  nextRequestId(): string {
+    return `ditto-${Date.now()}-${++this.#seq}`;
+  }
+
+  /** Start background work (health probes). */
+  start(): void {
+    this.health?.start();
+  }
+
+  /** Stop background work and close upstream pools. */
+  async close(): Promise<void> {
+    this.health?.stop();
+    await this.agent.close().catch(() => undefined);
+  }
+}

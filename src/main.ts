@@ -1,0 +1,105 @@
+import { readFileSync } from 'node:fs';
+import { parseArgs, usage, UsageError, type CliOptions } from './cli/args.js';
+import { makeEnvLookup, parseDotenv } from './config/env.js';
+import { ConfigError, loadConfigFile } from './config/load.js';
+import type { ConfigFile } from './config/schema.js';
+import { createLogger } from './observability/logger.js';
+import { startGateway } from './server.js';
+
+/** Tokens with this prefix are demo keys: printed at startup with a ready-to-paste curl line. */
+export const DEMO_TOKEN_PREFIX = 'sk-ditto-demo-';
+
+/** The package version, from package.json. */
+export function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+/**
+ * The CLI (CONTRACT §1): the only reader of argv and process.env. Resolves with the exit code once
+ * the gateway has stopped (or at once for --help, --version, --check and errors).
+ */
+export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  let options: CliOptions;
+  try {
+    options = parseArgs(argv);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`${err.message}\n\n${usage()}\n`);
+      return 2;
+    }
+    throw err;
+  }
+  if (options.help) {
+    process.stdout.write(`${usage()}\n`);
+    return 0;
+  }
+  if (options.version) {
+    process.stdout.write(`ditto-gateway ${version()}\n`);
+    return 0;
+  }
+  if (options.configPath === undefined) {
+    process.stderr.write(`missing config path\n\n${usage()}\n`);
+    return 2;
+  }
+  let dotenv = new Map<string, string>();
+  if (options.dotenv !== undefined) {
+    try {
+      dotenv = parseDotenv(readFileSync(options.dotenv, 'utf8'));
+    } catch (err) {
+      process.stderr.write(`cannot read --dotenv ${options.dotenv}: ${(err as NodeJS.ErrnoException).code ?? String(err)}\n`);
+      return 1;
+    }
+  }
+  let config: ConfigFile;
+  try {
+    config = loadConfigFile(options.configPath, makeEnvLookup(env, dotenv), { upstreams: options.upstreams }).config;
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`invalid config ${options.configPath}:\n${err.problems.map((p) => `  ${p}`).join('\n')}\n`);
+      return 1;
+    }
+    throw err;
+  }
+  if (options.check) {
+    process.stdout.write('config ok\n');
+    return 0;
+  }
+  const logger = createLogger({ json: options.jsonLogs });
+  let running;
+  try {
+    running = await startGateway(config, options, logger);
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    process.stderr.write(`cannot listen on ${options.listen.host}:${options.listen.port}: ${e.code ?? e.message}\n`);
+    return 1;
+  }
+  process.stdout.write(`ditto-gateway listening on ${running.address}\n`);
+  printDemoHint(config, running.url);
+  return new Promise<number>((resolve) => {
+    let signals = 0;
+    const onSignal = (sig: NodeJS.Signals): void => {
+      if (++signals > 1) {
+        process.stderr.write(`second ${sig}: exiting now\n`);
+        process.exit(1);
+      }
+      logger.info(`${sig} received: draining for up to ${options.shutdownGraceSecs}s`);
+      void running.shutdown().then(() => {
+        logger.info('shutdown complete');
+        logger.flush();
+        resolve(0);
+      });
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  });
+}
+
+function printDemoHint(config: ConfigFile, url: string): void {
+  const demo = config.virtual_keys.find((k) => k.enabled && k.token.startsWith(DEMO_TOKEN_PREFIX));
+  if (!demo) return;
+  process.stdout.write(
+    `demo virtual key: ${demo.token}\ntry:\n  curl -s ${url}/v1/chat/completions -H 'authorization: Bearer ${demo.token}' ` +
+      `-H 'content-type: application/json' -d '{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Hello, gateway"}]}'\n`,
+  );
+}

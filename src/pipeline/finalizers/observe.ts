@@ -1,0 +1,31 @@
+import type { RequestContext } from '../context.js';
+import type { Finalizer } from '../run.js';
+
+/**
+ * One access-log line / JSON event per request, written when the response is over, with the
+ * request id, key id (never the key), model, backend, status and latency.
+ */
+export const observe: Finalizer = {
+  name: 'observe',
+  run(ctx: RequestContext): void {
+    const failed = ctx.outcome === 'local_reply' || ctx.outcome === 'internal_error';
+    const event = failed ? 'proxy.error' : 'proxy.response';
+    ctx.gw.logger.event(event, {
+      request_id: ctx.id,
+      method: ctx.method,
+      path: ctx.path,
+      status: ctx.status,
+      latency_ms: Math.round(ctx.elapsedMs() * 100) / 100,
+      virtual_key_id: ctx.key?.id ?? null,
+      model: ctx.model ?? null,
+      backend: ctx.backend ?? null,
+      attempted_backends: ctx.attempts.map((a) => a.backend),
+      outcome: ctx.outcome,
+      stream: ctx.streamed,
+      body_len: ctx.bodyBytes,
+      response_bytes: ctx.responseBytes,
+      charge_tokens: ctx.chargeTokens,
+      ...(ctx.error ? { error_code: ctx.error.code } : {}),
+    });
+  },
+};

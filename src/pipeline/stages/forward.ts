@@ -1,0 +1,156 @@
+import { GatewayError } from '../../errors/gateway-error.js';
+import type { AttemptFailure } from '../../routing/breaker.js';
+import { relayResponseHeaders, sanitizeRequestHeaders } from '../../upstream/headers.js';
+import { relayBody } from '../../upstream/relay.js';
+import { UpstreamFailure, type Backend, type UpstreamResponse } from '../../upstream/types.js';
+import type { RequestContext } from '../context.js';
+import type { Stage } from '../run.js';
+
+/** Methods that may move to another backend without a client `x-request-id` (CONTRACT §4.5 safety guard). */
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
+
+/**
+ * The terminal stage: try candidates in order (never the same backend twice), move on for network
+ * errors, timeouts and configured statuses when policy and the safety guard allow, then relay the
+ * chosen response. Nothing moves on once a byte went to the client or when the body was streamed.
+ */
+export const forward: Stage = {
+  name: 'forward',
+  async run(ctx: RequestContext): Promise<void> {
+    const gw = ctx.gw;
+    const o = gw.options;
+    const cands = ctx.candidates;
+    const baseHeaders = sanitizeRequestHeaders(ctx.req.headers);
+    const mayMoveOn = (SAFE_METHODS.has(ctx.method) || ctx.clientRequestId) && ctx.bodyStream === undefined;
+    const maxAttempts = o.retryMaxAttempts > 0 ? Math.min(o.retryMaxAttempts, cands.length) : cands.length;
+    let lastError: GatewayError | undefined;
+    let attempts = 0;
+    for (let i = 0; i < cands.length && attempts < maxAttempts; i++) {
+      const b = cands[i] as Backend;
+      if (atCap(b)) {
+        ctx.attempts.push({ backend: b.name, result: 'skipped_inflight', durationMs: 0 });
+        lastError = new GatewayError('inflight_limit_backend', `backend "${b.name}" is at its in-flight limit`, { headers: { 'retry-after': '1' } });
+        continue;
+      }
+      if (b.kind === 'translation' && ctx.bodyStream !== undefined) {
+        throw new GatewayError('request_too_large', `backend "${b.name}" cannot take a streamed upload; send at most --proxy-max-body-bytes`);
+      }
+      attempts++;
+      const hasNext = attempts < maxAttempts && cands.slice(i + 1).some((c) => !atCap(c));
+      const { body, json } = mapModel(ctx, b);
+      b.inFlight++;
+      gw.counters.backend_calls++;
+      const t0 = performance.now();
+      let res: UpstreamResponse;
+      try {
+        res = await b.send({
+          method: ctx.method, path: ctx.path, query: ctx.query, headers: baseHeaders, body, json,
+          requestId: ctx.id, signal: ctx.abort.signal, contentLength: ctx.bodyStream ? ctx.bodyBytes || undefined : undefined,
+        });
+      } catch (err) {
+        b.inFlight--;
+        const durationMs = performance.now() - t0;
+        if (ctx.bodyTooLarge()) throw new GatewayError('request_too_large', `request body exceeds the ${o.maxBodyBytes}-byte limit (--proxy-max-body-bytes)`);
+        const f = err instanceof UpstreamFailure ? err : new UpstreamFailure('network', (err as Error)?.message ?? 'error', { cause: err });
+        ctx.attempts.push({ backend: b.name, result: f.kind, durationMs });
+        if (f.kind === 'aborted') {
+          ctx.outcome = 'client_aborted';
+          return;
+        }
+        const failure: AttemptFailure = { kind: f.kind, message: f.message };
+        gw.breaker?.recordFailure(b.name, failure);
+        const action = f.kind === 'timeout' ? o.timeoutErrorAction : o.networkErrorAction;
+        const gwErr = f.kind === 'timeout'
+          ? new GatewayError('backend_timeout', `backend "${b.name}" timed out (${f.message})`)
+          : new GatewayError('backend_error', `backend "${b.name}" request failed: ${f.message}`);
+        const next = action !== 'none' && mayMoveOn && hasNext;
+        logRouting(ctx, b.name, f.kind, f.message, next, action);
+        if (next) {
+          lastError = gwErr;
+          continue;
+        }
+        throw gwErr;
+      }
+      const status = res.status;
+      const failed = (o.retry && o.retryStatusCodes.includes(status)) || o.fallbackStatusCodes.includes(status);
+      const statusFailure: AttemptFailure = { kind: 'status', status };
+      if (gw.breaker?.counts(statusFailure)) gw.breaker.recordFailure(b.name, statusFailure);
+      else gw.breaker?.recordSuccess(b.name);
+      if (failed && mayMoveOn && hasNext) {
+        ctx.attempts.push({ backend: b.name, result: 'status', status, durationMs: performance.now() - t0 });
+        logRouting(ctx, b.name, 'status', `status ${status}`, true, o.retry && o.retryStatusCodes.includes(status) ? 'retry' : 'fallback');
+        discard(res);
+        b.inFlight--;
+        continue;
+      }
+      ctx.attempts.push({ backend: b.name, result: 'ok', status, durationMs: performance.now() - t0 });
+      try {
+        await relay(ctx, b, res);
+      } finally {
+        b.inFlight--;
+      }
+      return;
+    }
+    throw lastError ?? new GatewayError('backend_not_found', 'no backend available for this request');
+  },
+};
+
+function atCap(b: Backend): boolean {
+  return b.maxInFlight !== undefined && b.inFlight >= b.maxInFlight;
+}
+
+/** Apply the backend's `model_map` (CONTRACT §3.3): exact hit, else `*`; otherwise the bytes go unchanged. */
+function mapModel(ctx: RequestContext, b: Backend): { body: RequestContext['body'] | RequestContext['bodyStream']; json: Record<string, unknown> | undefined } {
+  const json = ctx.json;
+  const body = ctx.bodyStream ?? ctx.body;
+  if (json === undefined || typeof json['model'] !== 'string') return { body, json };
+  const mapped = b.modelMap[json['model']] ?? b.modelMap['*'];
+  if (mapped === undefined || mapped === json['model']) return { body, json };
+  const out = { ...json, model: mapped };
+  return { body: Buffer.from(JSON.stringify(out)), json: out };
+}
+
+function discard(res: UpstreamResponse): void {
+  if (!Buffer.isBuffer(res.body)) {
+    res.body.on('error', () => undefined);
+    res.body.resume();
+  }
+}
+
+function logRouting(ctx: RequestContext, backend: string, kind: string, reason: string, willAttemptNext: boolean, action: string): void {
+  ctx.gw.logger.event(willAttemptNext ? (action === 'retry' ? 'proxy.retry' : 'proxy.fallback') : 'proxy.request_safety_guard', {
+    request_id: ctx.id, backend, action, failure_kind: kind, reason, will_attempt_next_backend: willAttemptNext,
+  });
+}
+
+/** Write the chosen response: upstream status and headers (minus hop-by-hop) plus the gateway's own. */
+async function relay(ctx: RequestContext, b: Backend, up: UpstreamResponse): Promise<void> {
+  const res = ctx.res;
+  const headers = relayResponseHeaders(up.headers);
+  headers['x-ditto-request-id'] = ctx.id;
+  headers['x-request-id'] = ctx.id;
+  headers['x-ditto-backend'] = b.name;
+  if (ctx.gw.draining) headers['connection'] = 'close';
+  ctx.backend = b.name;
+  ctx.status = up.status;
+  ctx.outcome = 'relayed';
+  if (Buffer.isBuffer(up.body)) {
+    res.writeHead(up.status, headers);
+    res.end(up.body);
+    ctx.responseBytes = up.body.length;
+    return;
+  }
+  const ct = headers['content-type'];
+  const sse = typeof ct === 'string' && ct.startsWith('text/event-stream');
+  if (sse) {
+    ctx.streamed = true;
+    headers['cache-control'] ??= 'no-cache';
+    headers['x-accel-buffering'] = 'no';
+  }
+  res.writeHead(up.status, headers);
+  if (sse) res.flushHeaders();
+  const r = await relayBody(res, up.body, sse);
+  ctx.responseBytes = r.bytes;
+  if (r.end === 'upstream_error') ctx.outcome = 'upstream_failed_midstream';
+  else if (r.end === 'client_aborted') ctx.outcome = 'client_aborted';
+}

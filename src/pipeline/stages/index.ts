@@ -1,0 +1,44 @@
+import { admit } from './admit.js';
+import { authenticate } from './authenticate.js';
+import { forward } from './forward.js';
+import { listModels } from './list-models.js';
+import { noopStage } from './noop.js';
+import { parseBody } from './parse-body.js';
+import { readBody } from './read-body.js';
+import { healthFilter, route } from './route.js';
+import { observe } from '../finalizers/observe.js';
+import { releasePermits } from '../finalizers/release-permits.js';
+import { PROXY_STAGES, FINALIZERS, type Finalizer, type Stage, type StageName, type FinalizerName } from '../run.js';
+
+/** The implementation of every named stage. A later issue swaps a no-op for its real stage here. */
+const STAGE_IMPL: Record<StageName, Stage> = {
+  authenticate,
+  admit,
+  read_body: readBody,
+  parse_body: parseBody,
+  guardrails: noopStage('guardrails'),
+  route,
+  rate_limit: noopStage('rate_limit'),
+  budget: noopStage('budget'),
+  dedup: noopStage('dedup'),
+  health_filter: healthFilter,
+  cache_lookup: noopStage('cache_lookup'),
+  forward,
+};
+
+const FINALIZER_IMPL: Record<FinalizerName, Finalizer | undefined> = {
+  release_permits: releasePermits,
+  settle: undefined,
+  cache_store: undefined,
+  audit: undefined,
+  observe,
+};
+
+/** The `/v1/*` proxy lifecycle, in {@link PROXY_STAGES} order. */
+export const proxyStages: readonly Stage[] = PROXY_STAGES.map((n) => STAGE_IMPL[n]);
+
+/** `GET /v1/models`: authenticate, then list. */
+export const modelsStages: readonly Stage[] = [authenticate, listModels];
+
+/** Finalizers, in {@link FINALIZERS} order. */
+export const finalizers: readonly Finalizer[] = FINALIZERS.map((n) => FINALIZER_IMPL[n]).filter((f): f is Finalizer => f !== undefined);

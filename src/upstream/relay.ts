@@ -1,0 +1,71 @@
+import type { ServerResponse } from 'node:http';
+import type { Readable } from 'node:stream';
+
+/** How a relay ended. */
+export type RelayEnd = 'complete' | 'upstream_error' | 'client_aborted';
+
+/** Hooks a relay calls per chunk (usage taps, metrics). Must be cheap and must not throw. */
+export interface RelayTap {
+  onChunk(chunk: Buffer): void;
+}
+
+const ignore = (): void => undefined;
+
+const SSE_ERROR = Buffer.from(
+  `data: ${JSON.stringify({ error: { message: 'the upstream stream failed before it finished', type: 'api_error', code: 'upstream_failure' } })}\n\n`,
+);
+
+/**
+ * Relay an upstream body to the client chunk by chunk as it arrives: never buffered, `write()`
+ * returning false pauses the upstream until `drain`, a client close destroys the upstream body
+ * (closing its connection), and an upstream failure ends the client response: an SSE stream at an
+ * event boundary gets an error event, anything else is cut off (never a JSON body spliced in).
+ */
+export function relayBody(res: ServerResponse, body: Readable, sse: boolean, tap?: RelayTap): Promise<{ end: RelayEnd; bytes: number }> {
+  return new Promise((resolve) => {
+    let bytes = 0;
+    let settled = false;
+    let tail = 0; // last two bytes, to know whether we are at an SSE event boundary
+    const finish = (end: RelayEnd): void => {
+      if (settled) return;
+      settled = true;
+      body.off('data', onData);
+      body.off('end', onEnd);
+      body.off('error', onError);
+      body.on('error', ignore); // a destroyed upstream body may still report its abort
+      res.off('drain', onDrain);
+      res.off('close', onClose);
+      resolve({ end, bytes });
+    };
+    const onData = (chunk: Buffer): void => {
+      bytes += chunk.length;
+      if (chunk.length >= 2) tail = (chunk[chunk.length - 2] as number) << 8 | (chunk[chunk.length - 1] as number);
+      else if (chunk.length === 1) tail = ((tail & 0xff) << 8) | (chunk[0] as number);
+      tap?.onChunk(chunk);
+      if (!res.write(chunk)) body.pause();
+    };
+    const onDrain = (): void => { body.resume(); };
+    const onEnd = (): void => {
+      res.end();
+      finish('complete');
+    };
+    const onError = (): void => {
+      if (sse && (bytes === 0 || tail === 0x0a0a) && !res.destroyed) {
+        res.end(SSE_ERROR);
+      } else {
+        res.destroy();
+      }
+      finish('upstream_error');
+    };
+    const onClose = (): void => {
+      if (res.writableFinished) return;
+      body.destroy();
+      finish('client_aborted');
+    };
+    body.on('data', onData);
+    body.on('end', onEnd);
+    body.on('error', onError);
+    res.on('drain', onDrain);
+    res.on('close', onClose);
+  });
+}

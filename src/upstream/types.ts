@@ -1,0 +1,64 @@
+import type { Readable } from 'node:stream';
+
+/** Response headers as undici and node:http both accept them. */
+export type HeaderMap = Record<string, string | string[] | undefined>;
+
+/** One upstream attempt's request, already stripped of client credentials (CONTRACT §3.3). */
+export interface UpstreamRequest {
+  readonly method: string;
+  /** Normalised path, always starting `/v1`. */
+  readonly path: string;
+  /** The client's query string including `?`, or `''`. */
+  readonly query: string;
+  readonly headers: Record<string, string | string[]>;
+  /** Buffered body, or the client's request stream when it is relayed unbuffered. */
+  readonly body: Buffer | Readable | undefined;
+  /** The client's `content-length` when `body` is a stream relayed unbuffered. */
+  readonly contentLength: number | undefined;
+  /** The parsed JSON body, when the request had one (for in-process backends). */
+  readonly json: Record<string, unknown> | undefined;
+  readonly requestId: string;
+  readonly signal: AbortSignal;
+}
+
+/** What a backend answered: status, headers and a body to relay. */
+export interface UpstreamResponse {
+  readonly status: number;
+  readonly headers: HeaderMap;
+  readonly body: Readable | Buffer;
+}
+
+/** How an attempt failed before a response arrived. */
+export type UpstreamFailureKind = 'network' | 'timeout' | 'aborted';
+
+/** An attempt that produced no response: classified once, here (STYLE §3.4 item 5). */
+export class UpstreamFailure extends Error {
+  constructor(readonly kind: UpstreamFailureKind, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'UpstreamFailure';
+  }
+}
+
+/** A model a backend can list on `/v1/models`. */
+export interface ModelEntry {
+  id: string;
+  object: 'model';
+  created: number;
+  owned_by: string;
+}
+
+/** A configured backend: passthrough over HTTP, or served in-process / by translation. */
+export interface Backend {
+  readonly name: string;
+  readonly kind: 'passthrough' | 'translation';
+  /** Translation provider id (`mock`, later `anthropic`, `google`, …); undefined for passthrough. */
+  readonly provider: string | undefined;
+  readonly maxInFlight: number | undefined;
+  readonly modelMap: Readonly<Record<string, string>>;
+  /** Live in-flight count, for `max_in_flight` and metrics. */
+  inFlight: number;
+  /** Send one attempt. Rejects only with {@link UpstreamFailure}. */
+  send(req: UpstreamRequest): Promise<UpstreamResponse>;
+  /** Models this backend serves itself (translation backends). */
+  ownModels?(): string[];
+}
