@@ -1,6 +1,7 @@
 import type { Agent } from 'undici';
 import type { CliOptions } from './cli/args.js';
 import type { ConfigFile } from './config/schema.js';
+import { unenforcedWarnings } from './config/unenforced.js';
 import { KeyIndex } from './auth/keys.js';
 import { Router } from './routing/router.js';
 import { CircuitBreaker } from './routing/breaker.js';
@@ -66,6 +67,7 @@ export class Gateway {
 
   /** Start background work (health probes). */
   start(): void {
+    for (const w of unenforcedWarnings(this.config)) this.logger.warn(w);
     this.health?.start();
   }
 
