@@ -24,7 +24,9 @@ export function createLogger(options: { json: boolean; destination?: NodeJS.Writ
     {
       base: null,
       level: options.level ?? 'info',
-      timestamp: () => `,"ts_ms":${Date.now()}`,
+      // With an empty level formatter pino opens the line with a bare `{`, so the timestamp must not
+      // start with a comma (pino 10 would write `{,"ts_ms":…`, which is not JSON).
+      timestamp: () => `"ts_ms":${Date.now()}`,
       formatters: { level: () => ({}) },
       messageKey: 'message',
     },
