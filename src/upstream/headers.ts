@@ -17,11 +17,29 @@ const STRIP_RESPONSE = new Set([
   'connection', 'keep-alive', 'proxy-authenticate', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade',
 ]);
 
+/**
+ * Header names a `Connection` header lists as hop-by-hop for this connection (RFC 9110 §7.6.1); a
+ * proxy removes them too. Undefined when it lists nothing beyond `keep-alive`/`close`, the common case.
+ */
+function connectionListed(value: string | string[] | undefined): Set<string> | undefined {
+  if (value === undefined) return undefined;
+  let listed: Set<string> | undefined;
+  for (const v of Array.isArray(value) ? value : [value]) {
+    for (const token of v.split(',')) {
+      const name = token.trim().toLowerCase();
+      if (name === '' || name === 'keep-alive' || name === 'close') continue;
+      (listed ??= new Set()).add(name);
+    }
+  }
+  return listed;
+}
+
 /** Client headers minus the stripped ones; the base every attempt's headers start from. */
 export function sanitizeRequestHeaders(headers: IncomingHttpHeaders): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
+  const listed = connectionListed(headers['connection']);
   for (const name in headers) {
-    if (STRIP_REQUEST.has(name)) continue;
+    if (STRIP_REQUEST.has(name) || listed?.has(name)) continue;
     const v = headers[name];
     if (v !== undefined) out[name] = v;
   }
@@ -40,11 +58,12 @@ export function attemptHeaders(
   return out;
 }
 
-/** Upstream response headers minus hop-by-hop ones, ready for the client. */
+/** Upstream response headers minus hop-by-hop ones (fixed and `Connection`-listed), ready for the client. */
 export function relayResponseHeaders(headers: HeaderMap): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
+  const listed = connectionListed(headers['connection']);
   for (const name in headers) {
-    if (STRIP_RESPONSE.has(name)) continue;
+    if (STRIP_RESPONSE.has(name) || listed?.has(name)) continue;
     const v = headers[name];
     if (v !== undefined) out[name] = v;
   }
