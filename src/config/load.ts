@@ -1,12 +1,15 @@
 import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import type { z } from 'zod';
 import { ConfigFileSchema, type ConfigFile } from './schema.js';
-import { ExpandError, expandValue, type EnvLookup } from './env.js';
+import type { EnvLookup } from './env.js';
+import { expandConfig } from './expand.js';
+import { formatIssues } from './issues.js';
 import { validateConfig } from './validate.js';
-import { isLitellmConfig, convertLitellmConfig } from './litellm.js';
+import { isLitellmConfig, convertLitellmConfig, LitellmConfigError } from './litellm.js';
 import { deepFreeze } from '../util/freeze.js';
+
+export { formatPath } from './issues.js';
 
 /** A config that loaded: parsed, expanded, validated and deep-frozen. */
 export interface LoadedConfig {
@@ -27,27 +30,18 @@ export class ConfigError extends Error {
 export interface LoadOptions {
   /** `--upstream NAME=URL`: add or replace a header-less passthrough backend. */
   upstreams?: ReadonlyArray<{ name: string; url: string }>;
-}
-
-/** Format a zod issue path the way users write it: `router.rules[2].backends[0].backend`. */
-export function formatPath(path: ReadonlyArray<PropertyKey>): string {
-  let out = '';
-  for (const seg of path) {
-    if (typeof seg === 'number') out += `[${seg}]`;
-    else out += out === '' ? String(seg) : `.${String(seg)}`;
-  }
-  return out === '' ? '(root)' : out;
-}
-
-function zodProblems(error: z.ZodError): string[] {
-  return error.issues.map((i) => `${formatPath(i.path)}: ${i.message}`);
+  /**
+   * The document came from YAML: a native parse failure then falls back to LiteLLM, and when both
+   * fail the message names both (CONTRACT §2.9).
+   */
+  yaml?: boolean;
 }
 
 /** Read, parse, expand and validate a config file. Throws {@link ConfigError} with every problem. */
 export function loadConfigFile(path: string, lookup: EnvLookup, options: LoadOptions = {}): LoadedConfig {
   const ext = extname(path).toLowerCase();
   if (ext !== '' && ext !== '.json' && ext !== '.yaml' && ext !== '.yml') {
-    throw new ConfigError([`unsupported gateway config extension ${ext} (use .json, .yaml or .yml)`]);
+    throw new ConfigError([`unsupported gateway config extension ${ext} (use .json, .yaml or .yml): ${path}`]);
   }
   let text: string;
   try {
@@ -62,86 +56,58 @@ export function loadConfigFile(path: string, lookup: EnvLookup, options: LoadOpt
   } catch (err) {
     throw new ConfigError([`cannot parse config ${path} as ${yaml ? 'YAML' : 'JSON'}: ${(err as Error).message}`]);
   }
-  return loadConfigDocument(doc ?? {}, lookup, options);
+  return loadConfigDocument(doc ?? {}, lookup, { ...options, yaml });
 }
 
 /** Load an already-parsed config document (JSON or YAML value). */
 export function loadConfigDocument(doc: unknown, lookup: EnvLookup, options: LoadOptions = {}): LoadedConfig {
-  let format: LoadedConfig['format'] = 'ditto';
-  if (isLitellmConfig(doc)) {
-    format = 'litellm';
-    doc = convertLitellmConfig(doc, lookup);
-  }
-  const parsed = ConfigFileSchema.safeParse(doc);
-  if (!parsed.success) throw new ConfigError(zodProblems(parsed.error));
-  const cfg = parsed.data;
+  const { config: cfg, format } = parseDocument(doc, options.yaml === true);
   for (const u of options.upstreams ?? []) {
     const backend = { name: u.name, base_url: u.url, headers: {}, query_params: {}, model_map: {} };
     const at = cfg.backends.findIndex((b) => b.name === u.name);
     if (at >= 0) cfg.backends[at] = backend;
     else cfg.backends.push(backend);
   }
-  const problems = expandConfig(cfg, lookup);
-  problems.push(...validateConfig(cfg));
+  const { problems, unresolved } = expandConfig(cfg, lookup);
+  problems.push(...validateConfig(cfg, unresolved));
   if (problems.length > 0) throw new ConfigError(problems);
   normalizeRouter(cfg);
   return { config: deepFreeze(cfg), format };
 }
 
-/** Expand env/secret placeholders in the fields §2.7 names, in place. Returns the problems. */
-function expandConfig(cfg: ConfigFile, lookup: EnvLookup): string[] {
-  const problems: string[] = [];
-  const ex = (value: string, field: string): string => {
+/** Schema-parse a document, converting LiteLLM configs first (§2.9). */
+function parseDocument(doc: unknown, yaml: boolean): LoadedConfig {
+  if (isLitellmConfig(doc)) return { config: parseConverted(doc), format: 'litellm' };
+  const parsed = ConfigFileSchema.safeParse(doc, { reportInput: true });
+  if (parsed.success) return { config: parsed.data, format: 'ditto' };
+  const problems = formatIssues(parsed.error);
+  // Ditto falls back to LiteLLM when a YAML file is not a valid native config; only a document that
+  // could be one (a mapping with `model_list`, or no mapping at all) gets the combined message.
+  const record = doc !== null && typeof doc === 'object' && !Array.isArray(doc);
+  if (yaml && (!record || 'model_list' in doc)) {
     try {
-      return expandValue(value, field, lookup);
+      return { config: parseConverted(doc), format: 'litellm' };
     } catch (err) {
-      if (err instanceof ExpandError) {
-        problems.push(`${field}: ${err.message}`);
-        return value;
-      }
-      throw err;
+      if (!(err instanceof ConfigError)) throw err;
+      throw new ConfigError([
+        `failed to parse config as ditto gateway yaml (${problems.join('; ')}) or litellm proxy yaml (${err.problems.join('; ')})`,
+      ]);
     }
-  };
-  const exMap = (m: Record<string, string> | null | undefined, field: string): Record<string, string> | undefined => {
-    if (!m) return undefined;
-    const out: Record<string, string> = {};
-    for (const [k, v] of Object.entries(m)) out[k] = ex(v, `${field}.${k}`);
-    return out;
-  };
-  const exDeep = (v: unknown, field: string): unknown => {
-    if (typeof v === 'string') return ex(v, field);
-    if (Array.isArray(v)) return v.map((x, i) => exDeep(x, `${field}[${i}]`));
-    if (v && typeof v === 'object') {
-      const out: Record<string, unknown> = {};
-      for (const [k, x] of Object.entries(v)) out[k] = exDeep(x, `${field}.${k}`);
-      return out;
-    }
-    return v;
-  };
-  cfg.backends.forEach((b, i) => {
-    const at = `backends[${i}]`;
-    if (typeof b.base_url === 'string') b.base_url = ex(b.base_url, `${at}.base_url`);
-    b.headers = exMap(b.headers, `${at}.headers`) ?? {};
-    b.query_params = exMap(b.query_params, `${at}.query_params`) ?? {};
-    if (b.provider_config) b.provider_config = exDeep(b.provider_config, `${at}.provider_config`) as Record<string, unknown>;
-  });
-  cfg.virtual_keys.forEach((k, i) => {
-    k.token = ex(k.token, `virtual_keys[${i}].token`);
-  });
-  cfg.mcp_servers.forEach((m, i) => {
-    const at = `mcp_servers[${i}]`;
-    if (typeof m.url === 'string') m.url = ex(m.url, `${at}.url`);
-    if (typeof m.http_url === 'string') m.http_url = ex(m.http_url, `${at}.http_url`);
-    m.headers = exMap(m.headers, `${at}.headers`) ?? null;
-    m.query_params = exMap(m.query_params, `${at}.query_params`) ?? null;
-  });
-  cfg.a2a_agents.forEach((a, i) => {
-    const at = `a2a_agents[${i}]`;
-    if (a.agent_card_params) a.agent_card_params = exDeep(a.agent_card_params, `${at}.agent_card_params`) as Record<string, unknown>;
-    a.headers = exMap(a.headers, `${at}.headers`) ?? null;
-    a.query_params = exMap(a.query_params, `${at}.query_params`) ?? null;
-  });
-  return problems;
+  }
+  throw new ConfigError(problems);
+}
+
+function parseConverted(doc: unknown): ConfigFile {
+  let converted: unknown;
+  try {
+    converted = convertLitellmConfig(doc);
+  } catch (err) {
+    if (err instanceof LitellmConfigError) throw new ConfigError([err.message]);
+    throw err;
+  }
+  const parsed = ConfigFileSchema.safeParse(converted, { reportInput: true });
+  if (!parsed.success) throw new ConfigError(formatIssues(parsed.error));
+  return parsed.data;
 }
 
 /** Fold the legacy `default_backend` into `default_backends` so the router reads one field. */

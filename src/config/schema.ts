@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ObservabilitySchema, withDefaults } from './observability.js';
 
 /**
  * The gateway.json / gateway.yaml schema (CONTRACT §2). One schema for JSON and YAML; unknown fields
@@ -133,7 +134,7 @@ export const ConfigFileSchema = z.object({
   router: RouterSchema.nullish().transform((v) => v ?? {}),
   mcp_servers: z.array(McpServerSchema).nullish().transform((v) => v ?? []),
   a2a_agents: z.array(A2aAgentSchema).nullish().transform((v) => v ?? []),
-  observability: z.record(z.string(), z.unknown()).nullish(),
+  observability: withDefaults(ObservabilitySchema),
 });
 
 export type ConfigFile = z.infer<typeof ConfigFileSchema>;

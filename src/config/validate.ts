@@ -1,23 +1,28 @@
 import { createHash } from 'node:crypto';
 import type { ConfigFile, GuardrailsConfig } from './schema.js';
+import { validateObservability } from './observability.js';
+import { compileConfigRegex } from './regex.js';
 
 /** Providers this build can serve as translation backends. Issue-owned providers register here. */
 export const SUPPORTED_PROVIDERS = ['mock'] as const;
 
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
+const SHA256_FORM = /^sha256:[0-9a-fA-F]{64}$/;
+
 /** SHA-256 hex of a token as stored: `sha256:<hex>` forms are taken as given, others hashed trimmed. */
 export function tokenDigestHex(token: string): string {
   const t = token.trim();
-  if (/^sha256:[0-9a-fA-F]{64}$/.test(t)) return t.slice(7).toLowerCase();
+  if (SHA256_FORM.test(t)) return t.slice(7).toLowerCase();
   return createHash('sha256').update(t, 'utf8').digest('hex');
 }
 
 /**
  * Cross-field startup validation (CONTRACT §2.4, §2.8, §1.4). Returns every problem, each naming
- * its config path; an empty list means the config is usable.
+ * its config path; an empty list means the config is usable. Fields in `unresolved` (placeholders
+ * that failed to expand, already reported) are not checked again.
  */
-export function validateConfig(cfg: ConfigFile): string[] {
+export function validateConfig(cfg: ConfigFile, unresolved: ReadonlySet<string> = new Set()): string[] {
   const errors: string[] = [];
   const backendNames = new Set<string>();
 
@@ -30,7 +35,7 @@ export function validateConfig(cfg: ConfigFile): string[] {
     const hasProvider = typeof b.provider === 'string' && b.provider.trim() !== '';
     if (hasBase && hasProvider) errors.push(`${at}: backend "${b.name}" cannot have both provider and base_url`);
     if (!hasBase && !hasProvider) errors.push(`${at}.base_url: required for a passthrough backend (or set provider for a translation backend)`);
-    if (hasBase) {
+    if (hasBase && !unresolved.has(`${at}.base_url`)) {
       let url: URL | undefined;
       try { url = new URL(b.base_url as string); } catch { errors.push(`${at}.base_url: not a valid URL`); }
       if (url && url.protocol !== 'http:' && url.protocol !== 'https:') errors.push(`${at}.base_url: must be http:// or https://`);
@@ -54,8 +59,12 @@ export function validateConfig(cfg: ConfigFile): string[] {
       if (prev !== undefined) errors.push(`duplicate virtual key id \`${k.id}\` (virtual_keys[${prev}] and ${at})`);
       else ids.set(k.id, i);
     }
-    if (k.token.trim() === '') errors.push(`${at}.token cannot be empty`);
-    else {
+    if (unresolved.has(`${at}.token`)) {
+      // Reported by expansion; a placeholder is not the token, so it is not compared either.
+    } else if (k.token.trim() === '') errors.push(`${at}.token cannot be empty`);
+    else if (/^sha256:/i.test(k.token.trim()) && !SHA256_FORM.test(k.token.trim())) {
+      errors.push(`${at}.token: a sha256: token must be "sha256:" followed by 64 hex digits`);
+    } else {
       const d = tokenDigestHex(k.token);
       const prev = digests.get(d);
       if (prev !== undefined) errors.push(`duplicate virtual key token (virtual_keys[${prev}] and ${at})`);
@@ -91,6 +100,40 @@ export function validateConfig(cfg: ConfigFile): string[] {
     if (rule.guardrails) errors.push(...validateGuardrails(rule.guardrails, `${at}.guardrails`));
   });
   if (unknown.size > 0) errors.push(`router references unknown backends: ${[...unknown].sort().join(', ')}`);
+  errors.push(...validateToolServers(cfg, unresolved), ...validateObservability(cfg.observability));
+  return errors;
+}
+
+/** `mcp_servers[]` and `a2a_agents[]` (§2.5): unique non-empty ids and a usable endpoint URL. */
+function validateToolServers(cfg: ConfigFile, unresolved: ReadonlySet<string>): string[] {
+  const errors: string[] = [];
+  const checkUrl = (url: unknown, at: string): void => {
+    if (unresolved.has(at)) return;
+    if (typeof url !== 'string' || url.trim() === '') {
+      errors.push(`${at}: required`);
+      return;
+    }
+    let u: URL | undefined;
+    try { u = new URL(url); } catch { errors.push(`${at}: not a valid URL`); }
+    if (u && u.protocol !== 'http:' && u.protocol !== 'https:') errors.push(`${at}: must be http:// or https://`);
+  };
+  const mcpIds = new Map<string, number>();
+  cfg.mcp_servers.forEach((m, i) => {
+    const at = `mcp_servers[${i}]`;
+    if (m.server_id.trim() === '') errors.push(`${at}.server_id cannot be empty`);
+    else if (mcpIds.has(m.server_id)) errors.push(`duplicate mcp server id \`${m.server_id}\` (mcp_servers[${mcpIds.get(m.server_id)}] and ${at})`);
+    else mcpIds.set(m.server_id, i);
+    const useHttpUrl = (m.url == null || m.url === '') && m.http_url != null;
+    checkUrl(useHttpUrl ? m.http_url : m.url, useHttpUrl ? `${at}.http_url` : `${at}.url`);
+  });
+  const agentIds = new Map<string, number>();
+  cfg.a2a_agents.forEach((a, i) => {
+    const at = `a2a_agents[${i}]`;
+    if (a.agent_id.trim() === '') errors.push(`${at}.agent_id cannot be empty`);
+    else if (agentIds.has(a.agent_id)) errors.push(`duplicate a2a agent id \`${a.agent_id}\` (a2a_agents[${agentIds.get(a.agent_id)}] and ${at})`);
+    else agentIds.set(a.agent_id, i);
+    checkUrl(a.agent_card_params?.['url'], `${at}.agent_card_params.url`);
+  });
   return errors;
 }
 
@@ -99,7 +142,7 @@ export function validateGuardrails(g: GuardrailsConfig, at: string): string[] {
   const errors: string[] = [];
   g.banned_regexes.forEach((p, j) => {
     try {
-      new RegExp(p, 'i');
+      compileConfigRegex(p, 'i');
     } catch (err) {
       errors.push(`${at} invalid: banned_regexes[${j}]: ${(err as Error).message}`);
     }
