@@ -54,7 +54,7 @@ export function createHandler(gw: Gateway): (req: IncomingMessage, res: ServerRe
         break;
       case '/metrics/prometheus':
         if (method === 'GET') {
-          return sendError(res, new GatewayError('not_configured', 'prometheus metrics not enabled'), 'ditto');
+          return sendError(gw, req, res, new GatewayError('not_configured', 'prometheus metrics not enabled'), 'ditto');
         }
         break;
       case '/v1/models':
@@ -67,12 +67,19 @@ export function createHandler(gw: Gateway): (req: IncomingMessage, res: ServerRe
     const proxy = proxyPath(path);
     if (proxy !== undefined) {
       if (hasDotSegment(proxy)) {
-        return sendError(res, new GatewayError('invalid_request', 'path may not contain "." or ".." segments'), 'openai');
+        return sendError(gw, req, res, new GatewayError('invalid_request', 'path may not contain "." or ".." segments'), 'openai');
       }
       return runPipeline(new RequestContext(gw, req, res, proxy, query, 'openai'), proxyStages, finalizers);
     }
-    sendError(res, new GatewayError('route_not_found', `no route for ${method} ${path}`), 'openai');
+    sendError(gw, req, res, new GatewayError('route_not_found', `no route for ${method} ${path}`), 'openai');
   };
+}
+
+/** True when the request announced a body that has not been read to the end. */
+function hasUnreadBody(req: IncomingMessage): boolean {
+  if (req.complete) return false;
+  const cl = req.headers['content-length'];
+  return (cl !== undefined && cl !== '0') || req.headers['transfer-encoding'] !== undefined;
 }
 
 function ready(gw: Gateway, res: ServerResponse): void {
@@ -92,8 +99,20 @@ function sendJson(res: ServerResponse, status: number, value: unknown): void {
   res.end(body);
 }
 
-function sendError(res: ServerResponse, err: GatewayError, surface: 'openai' | 'ditto'): void {
+/** A local reply outside the pipeline; like every gateway answer it carries the request id (§4.3). */
+function sendError(gw: Gateway, req: IncomingMessage, res: ServerResponse, err: GatewayError, surface: 'openai' | 'ditto'): void {
   const r = renderError(err, surface);
-  res.writeHead(r.status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(r.body), ...r.headers });
+  const given = req.headers['x-request-id'];
+  const id = typeof given === 'string' && given.trim() !== '' ? given.trim() : gw.nextRequestId();
+  const headers: Record<string, string | number> = {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(r.body),
+    'x-ditto-request-id': id,
+    'x-request-id': id,
+    ...r.headers,
+  };
+  // A body is never read here; close rather than drain it on a keep-alive socket.
+  if (hasUnreadBody(req)) headers['connection'] = 'close';
+  res.writeHead(r.status, headers);
   res.end(r.body);
 }

@@ -58,6 +58,8 @@ function header(headers: IncomingHttpHeaders, name: string): string | undefined 
 }
 
 function stripBearer(v: string, required: boolean): string | undefined {
+  // The value is already trimmed, so `Bearer ` with nothing after it arrives as a bare `Bearer`.
+  if (v === 'Bearer' || v === 'bearer') return undefined;
   if (v.startsWith('Bearer ') || v.startsWith('bearer ')) {
     const t = v.slice(7).trim();
     return t === '' ? undefined : t;

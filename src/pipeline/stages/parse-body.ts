@@ -19,7 +19,12 @@ export const parseBody: Stage = {
       } catch (err) {
         throw new GatewayError('invalid_json', `invalid JSON body: ${(err as Error).message}`);
       }
-      if (value !== null && typeof value === 'object' && !Array.isArray(value)) ctx.json = value as Record<string, unknown>;
+      // Every OpenAI-style endpoint takes a JSON object; an array or scalar is a client bug that
+      // would otherwise reach the upstream with no model and no route rule to match.
+      if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+        throw new GatewayError('invalid_request', 'request body must be a JSON object');
+      }
+      ctx.json = value as Record<string, unknown>;
     }
     const json = ctx.json;
     const m = json?.['model'];
