@@ -41,7 +41,14 @@ export interface RawResponse {
  */
 export function raw(url: string, opts: { method?: string; headers?: OutgoingHttpHeaders; body?: Buffer | string } = {}): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
-    const req = httpRequest(url, { method: opts.method ?? 'GET', headers: opts.headers ?? {}, agent: false }, (res) => {
+    // The path goes out exactly as written: `new URL()` would resolve `..` and `.` segments.
+    const m = /^(https?:\/\/[^/?#]+)(.*)$/.exec(url);
+    if (!m) throw new Error(`not an absolute URL: ${url}`);
+    const origin = new URL(m[1] as string);
+    const path = m[2] === '' ? '/' : (m[2] as string);
+    const req = httpRequest({
+      host: origin.hostname, port: origin.port, path, method: opts.method ?? 'GET', headers: opts.headers ?? {}, agent: false,
+    }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, rawHeaders: res.rawHeaders, body: Buffer.concat(chunks) }));
@@ -93,4 +100,16 @@ export async function rejectsWith<T extends Error>(p: Promise<unknown>, cls: abs
     return err;
   }
   assert.fail(`expected ${cls.name} to be thrown`);
+}
+
+/**
+ * Wait until `cond()` holds, checking on each timer tick (for state the gateway updates when a
+ * socket closes, which no client-visible event marks). Fails after `timeoutMs`.
+ */
+export async function until(cond: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
+    await new Promise<void>((resolve) => setTimeout(resolve, 10));
+  }
 }
