@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { parseArgs, usage, UsageError, type CliOptions } from './cli/args.js';
+import { FlagError, parseArgs, usage, UsageError, type CliOptions } from './cli/args.js';
 import { makeEnvLookup, parseDotenv } from './config/env.js';
 import { ConfigError, loadConfigFile } from './config/load.js';
 import type { ConfigFile } from './config/schema.js';
@@ -27,6 +27,10 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     if (err instanceof UsageError) {
       process.stderr.write(`${err.message}\n\n${usage()}\n`);
       return 2;
+    }
+    if (err instanceof FlagError) {
+      process.stderr.write(`${err.message}\n(see ditto-gateway --help)\n`);
+      return 1;
     }
     throw err;
   }

@@ -15,8 +15,10 @@ interface FlagSpec {
   repeatable?: boolean;
   /** Flags this one implies (e.g. sub-flags imply the feature flag). */
   implies?: string;
-  /** For numbers: the smallest value accepted. */
+  /** For numbers: the smallest value accepted; below it is fatal. */
   min?: number;
+  /** For numbers: smaller values are raised to this (the contract's "floor 1"). */
+  floor?: number;
   group: string;
 }
 
@@ -37,7 +39,7 @@ export const FLAGS: readonly FlagSpec[] = [
   { names: ['--proxy-network-error-action'], kind: 'action', arg: 'none|fallback|retry', help: 'On connect/reset errors (default fallback)', group: 'Routing' },
   { names: ['--proxy-timeout-error-action'], kind: 'action', arg: 'none|fallback|retry', help: 'On upstream timeouts (default fallback)', group: 'Routing' },
   { names: ['--proxy-circuit-breaker'], kind: 'bool', help: 'Skip backends after consecutive failures, for a cooldown', group: 'Routing' },
-  { names: ['--proxy-cb-failure-threshold'], kind: 'uint', arg: 'N', help: 'Consecutive failures that open the breaker (default 3)', implies: '--proxy-circuit-breaker', min: 1, group: 'Routing' },
+  { names: ['--proxy-cb-failure-threshold'], kind: 'uint', arg: 'N', help: 'Consecutive failures that open the breaker (default 3, floor 1)', implies: '--proxy-circuit-breaker', min: 0, floor: 1, group: 'Routing' },
   { names: ['--proxy-cb-cooldown-secs'], kind: 'secs', arg: 'S', help: 'How long an open breaker skips the backend (default 30)', implies: '--proxy-circuit-breaker', min: 0, group: 'Routing' },
   { names: ['--proxy-cb-failure-status-codes'], kind: 'codes', arg: 'CODES', help: 'Extra statuses counted as failures', implies: '--proxy-circuit-breaker', group: 'Routing' },
   { names: ['--proxy-cb-no-network-errors'], kind: 'bool', help: 'Do not count network errors', implies: '--proxy-circuit-breaker', group: 'Routing' },
@@ -45,8 +47,8 @@ export const FLAGS: readonly FlagSpec[] = [
   { names: ['--proxy-cb-no-server-errors'], kind: 'bool', help: 'Do not count 5xx responses', implies: '--proxy-circuit-breaker', group: 'Routing' },
   { names: ['--proxy-health-checks'], kind: 'bool', help: 'Probe passthrough backends in the background; skip unhealthy ones', group: 'Routing' },
   { names: ['--proxy-health-check-path'], kind: 'string', arg: 'P', help: 'Probe path (default /v1/models)', implies: '--proxy-health-checks', group: 'Routing' },
-  { names: ['--proxy-health-check-interval-secs'], kind: 'secs', arg: 'S', help: 'Probe interval (default 10, floor 1)', implies: '--proxy-health-checks', min: 1, group: 'Routing' },
-  { names: ['--proxy-health-check-timeout-secs'], kind: 'secs', arg: 'S', help: 'Probe timeout (default 2, floor 1)', implies: '--proxy-health-checks', min: 1, group: 'Routing' },
+  { names: ['--proxy-health-check-interval-secs'], kind: 'secs', arg: 'S', help: 'Probe interval (default 10, floor 1)', implies: '--proxy-health-checks', min: 0, floor: 1, group: 'Routing' },
+  { names: ['--proxy-health-check-timeout-secs'], kind: 'secs', arg: 'S', help: 'Probe timeout (default 2, floor 1)', implies: '--proxy-health-checks', min: 0, floor: 1, group: 'Routing' },
   { names: ['--help', '-h'], kind: 'bool', help: 'Print this help and exit', group: 'Other' },
   { names: ['--version', '-V'], kind: 'bool', help: 'Print the version and exit', group: 'Other' },
 ];
@@ -85,8 +87,14 @@ export interface CliOptions {
   version: boolean;
 }
 
-/** A usage error: print the message and the usage on stderr, exit 2. */
+/** A usage error (unknown flag, missing value): print the message and the usage on stderr, exit 2. */
 export class UsageError extends Error {}
+
+/**
+ * A flag whose value is unusable (`invalid --listen`, `--proxy-max-in-flight must be > 0`): a fatal
+ * startup error (CONTRACT §1.1), one stderr message naming the flag, exit 1.
+ */
+export class FlagError extends Error {}
 
 /** Defaults for every option (CONTRACT §1.2). */
 export function defaultOptions(): CliOptions {
@@ -146,15 +154,18 @@ export function parseListen(v: string): { host: string; port: number } | undefin
   return { host, port };
 }
 
-/** Parse a CODES list: comma separated, trimmed, de-duplicated, sorted; empty or non-integer is invalid. */
+/**
+ * Parse a CODES list: comma separated, trimmed, de-duplicated, sorted. Empty items (a trailing comma)
+ * are skipped; no codes at all, a non-integer or a number outside 100-599 is invalid.
+ */
 export function parseCodes(v: string): number[] | undefined {
-  const parts = v.split(',').map((s) => s.trim());
+  const parts = v.split(',').map((s) => s.trim()).filter((s) => s !== '');
   if (parts.length === 0 || parts.some((p) => !/^\d{3}$/.test(p))) return undefined;
   const codes = [...new Set(parts.map(Number))].sort((a, b) => a - b);
   return codes.every((c) => c >= 100 && c <= 599) ? codes : undefined;
 }
 
-/** Parse argv (without node and script). Throws {@link UsageError}. */
+/** Parse argv (without node and script). Throws {@link UsageError} or {@link FlagError}. */
 export function parseArgs(argv: readonly string[]): CliOptions {
   const o = defaultOptions();
   if (argv.some((a) => a === '--help' || a === '-h')) return { ...o, help: true };
@@ -190,14 +201,14 @@ export function parseArgs(argv: readonly string[]): CliOptions {
 }
 
 function num(spec: FlagSpec, name: string, value: string): number {
-  if (!/^\d+(\.\d+)?$/.test(value.trim())) throw new UsageError(`invalid ${name}: ${JSON.stringify(value)} is not a number`);
+  if (!/^\d+(\.\d+)?$/.test(value.trim())) throw new FlagError(`invalid ${name}: ${JSON.stringify(value)} is not a number`);
   const n = Number(value);
-  if (spec.kind === 'uint' && !Number.isInteger(n)) throw new UsageError(`invalid ${name}: must be a whole number`);
-  if (!Number.isFinite(n)) throw new UsageError(`invalid ${name}`);
+  if (spec.kind === 'uint' && !Number.isInteger(n)) throw new FlagError(`invalid ${name}: must be a whole number`);
+  if (!Number.isFinite(n)) throw new FlagError(`invalid ${name}`);
   if (spec.min !== undefined && n < spec.min) {
-    throw new UsageError(spec.min === 1 && n === 0 ? `${name} must be > 0` : `invalid ${name}: must be >= ${spec.min}`);
+    throw new FlagError(spec.min === 1 && n === 0 ? `${name} must be > 0` : `invalid ${name}: must be >= ${spec.min}`);
   }
-  return n;
+  return spec.floor !== undefined && n < spec.floor ? spec.floor : n;
 }
 
 function apply(o: CliOptions, canonical: string, spec: FlagSpec, name: string, value: string | undefined): void {
@@ -205,7 +216,7 @@ function apply(o: CliOptions, canonical: string, spec: FlagSpec, name: string, v
   switch (canonical) {
     case '--listen': {
       const l = parseListen(v);
-      if (!l) throw new UsageError(`invalid ${name}: expected HOST:PORT, got ${JSON.stringify(v)}`);
+      if (!l) throw new FlagError(`invalid ${name}: expected HOST:PORT, got ${JSON.stringify(v)}`);
       o.listen = l;
       return;
     }
@@ -219,12 +230,12 @@ function apply(o: CliOptions, canonical: string, spec: FlagSpec, name: string, v
       const eq = v.indexOf('=');
       const n = eq > 0 ? v.slice(0, eq).trim() : '';
       const url = eq > 0 ? v.slice(eq + 1).trim() : '';
-      if (n === '' || url === '') throw new UsageError(`--upstream must be NAME=BASE_URL, got ${JSON.stringify(v)}`);
+      if (n === '' || url === '') throw new FlagError(`--upstream must be NAME=BASE_URL, got ${JSON.stringify(v)}`);
       try {
         const u = new URL(url);
         if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('scheme');
       } catch {
-        throw new UsageError(`invalid --upstream: ${JSON.stringify(url)} is not an http(s) URL`);
+        throw new FlagError(`invalid --upstream: ${JSON.stringify(url)} is not an http(s) URL`);
       }
       o.upstreams.push({ name: n, url });
       return;
@@ -244,7 +255,7 @@ function apply(o: CliOptions, canonical: string, spec: FlagSpec, name: string, v
     case '--proxy-cb-no-server-errors': o.cbServerErrors = false; return;
     case '--proxy-health-checks': o.healthChecks = true; return;
     case '--proxy-health-check-path':
-      if (v.trim() === '') throw new UsageError('--proxy-health-check-path cannot be empty');
+      if (v.trim() === '') throw new FlagError('--proxy-health-check-path cannot be empty');
       o.healthCheckPath = v.startsWith('/') ? v : `/${v}`;
       return;
     case '--proxy-health-check-interval-secs': o.healthCheckIntervalSecs = num(spec, name, v); return;
@@ -255,13 +266,13 @@ function apply(o: CliOptions, canonical: string, spec: FlagSpec, name: string, v
 
 function codes(name: string, v: string): number[] {
   const c = parseCodes(v);
-  if (!c) throw new UsageError(`invalid ${name}: expected a comma list of HTTP status codes, got ${JSON.stringify(v)}`);
+  if (!c) throw new FlagError(`invalid ${name}: expected a comma list of HTTP status codes, got ${JSON.stringify(v)}`);
   return c;
 }
 
 function action(name: string, v: string): ErrorAction {
   if (v === 'none' || v === 'fallback' || v === 'retry') return v;
-  throw new UsageError(`invalid ${name}: expected none, fallback or retry, got ${JSON.stringify(v)}`);
+  throw new FlagError(`invalid ${name}: expected none, fallback or retry, got ${JSON.stringify(v)}`);
 }
 
 /** The `--help` text, generated from {@link FLAGS}. */
