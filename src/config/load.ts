@@ -52,7 +52,8 @@ export function loadConfigFile(path: string, lookup: EnvLookup, options: LoadOpt
   const yaml = ext === '.yaml' || ext === '.yml';
   let doc: unknown;
   try {
-    doc = yaml ? parseYaml(text) : JSON.parse(text);
+    // YAML merge keys (`<<: *defaults`) are common in LiteLLM configs; PyYAML reads them, so do we.
+    doc = yaml ? parseYaml(text, { merge: true }) : JSON.parse(text);
   } catch (err) {
     throw new ConfigError([`cannot parse config ${path} as ${yaml ? 'YAML' : 'JSON'}: ${(err as Error).message}`]);
   }

@@ -195,6 +195,8 @@ test('files: extension picks the parser (case-insensitive), none means JSON, oth
     assert.match(problems(() => loadConfigFile(join(dir, 'missing.json'), none))[0] ?? '', /^cannot read config .*missing\.json: ENOENT$/);
     writeFileSync(join(dir, 'empty.yaml'), '# nothing here\n');
     assert.deepEqual(loadConfigFile(join(dir, 'empty.yaml'), none).config.backends, []);
+    writeFileSync(join(dir, 'merge.yml'), 'defaults: &d\n  base_url: https://merged/v1\nbackends:\n  - name: m\n    <<: *d\n');
+    assert.equal(loadConfigFile(join(dir, 'merge.yml'), none).config.backends[0]?.base_url, 'https://merged/v1');
     writeFileSync(join(dir, 'list.yaml'), '- a\n- b\n');
     assert.deepEqual(problems(() => loadConfigFile(join(dir, 'list.yaml'), none)), [
       'failed to parse config as ditto gateway yaml ((root): expected an object, got list) or litellm proxy yaml (litellm config missing model_list)',
