@@ -39,7 +39,7 @@ export const FLAGS: readonly FlagSpec[] = [
   { names: ['--proxy-network-error-action'], kind: 'action', arg: 'none|fallback|retry', help: 'On connect/reset errors (default fallback)', group: 'Routing' },
   { names: ['--proxy-timeout-error-action'], kind: 'action', arg: 'none|fallback|retry', help: 'On upstream timeouts (default fallback)', group: 'Routing' },
   { names: ['--proxy-circuit-breaker'], kind: 'bool', help: 'Skip backends after consecutive failures, for a cooldown', group: 'Routing' },
-  { names: ['--proxy-cb-failure-threshold'], kind: 'uint', arg: 'N', help: 'Consecutive failures that open the breaker (default 3, floor 1)', implies: '--proxy-circuit-breaker', min: 0, floor: 1, group: 'Routing' },
+  { names: ['--proxy-cb-failure-threshold'], kind: 'uint', arg: 'N', help: 'Consecutive failures that open the breaker (default 3)', implies: '--proxy-circuit-breaker', min: 0, floor: 1, group: 'Routing' },
   { names: ['--proxy-cb-cooldown-secs'], kind: 'secs', arg: 'S', help: 'How long an open breaker skips the backend (default 30)', implies: '--proxy-circuit-breaker', min: 0, group: 'Routing' },
   { names: ['--proxy-cb-failure-status-codes'], kind: 'codes', arg: 'CODES', help: 'Extra statuses counted as failures', implies: '--proxy-circuit-breaker', group: 'Routing' },
   { names: ['--proxy-cb-no-network-errors'], kind: 'bool', help: 'Do not count network errors', implies: '--proxy-circuit-breaker', group: 'Routing' },
