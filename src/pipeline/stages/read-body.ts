@@ -42,13 +42,19 @@ export const readBody: Stage = {
     }
     if (len !== undefined && len > max) throw tooLarge(max);
     return bufferBody(req, max).then((body) => {
+      if (body === undefined) {
+        // The client went away mid-body: nothing to answer and nothing to forward.
+        ctx.outcome = 'client_aborted';
+        return;
+      }
       ctx.body = body;
       ctx.bodyBytes = body.length;
     });
   },
 };
 
-function bufferBody(req: IncomingMessage, max: number): Promise<Buffer> {
+/** The whole body, or undefined when the client disconnected before sending all of it. */
+function bufferBody(req: IncomingMessage, max: number): Promise<Buffer | undefined> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -66,18 +72,21 @@ function bufferBody(req: IncomingMessage, max: number): Promise<Buffer> {
       cleanup();
       resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size));
     };
-    const onError = (err: Error): void => {
+    // A client disconnect surfaces as an `aborted` error (or a bare close): not a gateway fault.
+    const onGone = (): void => {
       cleanup();
-      reject(err);
+      resolve(undefined);
     };
     const cleanup = (): void => {
       req.off('data', onData);
       req.off('end', onEnd);
-      req.off('error', onError);
+      req.off('error', onGone);
+      req.off('close', onGone);
     };
     req.on('data', onData);
     req.on('end', onEnd);
-    req.on('error', onError);
+    req.on('error', onGone);
+    req.on('close', onGone);
   });
 }
 
