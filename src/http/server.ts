@@ -10,6 +10,11 @@ export const SERVER_LIMITS = {
   /** Idle keep-alive: above common load balancers' 60 s idle timeout. */
   keepAliveTimeoutMs: 65_000,
   maxHeaderSize: 32 * 1024,
+  /**
+   * How often the header and request timeouts are checked. Node's default (30 s) would let a
+   * slowloris client hold a socket for up to 50 s despite the 20 s header limit.
+   */
+  connectionsCheckingIntervalMs: 1_000,
 } as const;
 
 const BAD_REQUEST = JSON.stringify({ error: { message: 'malformed HTTP request', type: 'invalid_request_error', code: 'invalid_request' } });
@@ -23,6 +28,7 @@ export function createHttpServer(handler: (req: IncomingMessage, res: ServerResp
     requestTimeout: SERVER_LIMITS.requestTimeoutMs,
     keepAliveTimeout: SERVER_LIMITS.keepAliveTimeoutMs,
     maxHeaderSize: SERVER_LIMITS.maxHeaderSize,
+    connectionsCheckingInterval: SERVER_LIMITS.connectionsCheckingIntervalMs,
     noDelay: true,
   }, handler);
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
