@@ -1,0 +1,306 @@
+/**
+ * Aggregation, the console table, target checks and docs/BENCHMARKS.md. Pure functions over the
+ * measurements the runner collected.
+ */
+import type { LoadResult } from './load.js';
+import { percentile } from './ttfb.js';
+
+/** All runs of one (target, connections) cell across rounds. */
+export interface Cell {
+  target: 'direct' | 'gateway' | 'gateway-json';
+  connections: number;
+  runs: LoadResult[];
+  /** Gateway CPU seconds over the measured windows (undefined for direct). */
+  cpuS?: number;
+  /** Per-core busy fraction for each run. */
+  coreBusy: number[][];
+}
+
+export interface CellSummary {
+  rps: number;
+  p50Ms: number;
+  p99Ms: number;
+  requests: number;
+  errors: number;
+  /** (max − min) / mean of per-round req/s: the noise between rounds. */
+  spread: number;
+  cpuUsPerReq?: number;
+  /** Gateway CPU seconds per wall second: ~1.0 means its core was the bottleneck. */
+  gatewayCore?: number;
+  /** Mean busy fraction per core over the runs. */
+  coreBusy: number[];
+}
+
+const mean = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
+
+export function summarize(cell: Cell): CellSummary {
+  const requests = cell.runs.reduce((a, r) => a + r.requests, 0);
+  const seconds = cell.runs.reduce((a, r) => a + r.durationS, 0);
+  const rpsEach = cell.runs.map((r) => r.rps);
+  const rps = requests / seconds;
+  const cores = cell.coreBusy[0]?.length ?? 0;
+  const s: CellSummary = {
+    rps,
+    p50Ms: mean(cell.runs.map((r) => r.p50Ms)),
+    p99Ms: mean(cell.runs.map((r) => r.p99Ms)),
+    requests,
+    errors: cell.runs.reduce((a, r) => a + r.errors, 0),
+    spread: (Math.max(...rpsEach) - Math.min(...rpsEach)) / rps,
+    coreBusy: Array.from({ length: cores }, (_, i) => mean(cell.coreBusy.map((b) => b[i] ?? 0))),
+  };
+  if (cell.cpuS !== undefined) {
+    s.cpuUsPerReq = (cell.cpuS * 1e6) / requests;
+    s.gatewayCore = cell.cpuS / seconds;
+  }
+  return s;
+}
+
+export interface TtfbSummary {
+  samples: number;
+  p50Ms: number;
+  p99Ms: number;
+}
+
+export function summarizeTtfb(samples: readonly number[]): TtfbSummary {
+  return { samples: samples.length, p50Ms: percentile(samples, 50), p99Ms: percentile(samples, 99) };
+}
+
+/** Everything one run measured. */
+export interface BenchResults {
+  date: string;
+  machine: string;
+  node: string;
+  generator: string;
+  pinning: string;
+  loadAvgBefore: number | undefined;
+  loadAvgAfter: number | undefined;
+  durationS: number;
+  rounds: number;
+  quick: boolean;
+  note: string | undefined;
+  levels: Array<{ connections: number; direct: CellSummary; gateway: CellSummary }>;
+  jsonLogs: CellSummary | undefined;
+  jsonLogsConnections: number;
+  ttfb: { direct: TtfbSummary; gateway: TtfbSummary } | undefined;
+  peakRssBytes: number | undefined;
+  peakRssJsonBytes: number | undefined;
+  logBytesPerRequest: number | undefined;
+  wallS: number;
+}
+
+/** The issue's targets. */
+export const TARGETS = {
+  rps64: 8_000,
+  cpuUsPerReq: 150,
+  addedP50Ms: 0.2,
+  addedTtfbP50Ms: 0.5,
+  peakRssMiB: 100,
+} as const;
+
+export interface TargetCheck {
+  name: string;
+  target: string;
+  measured: string;
+  pass: boolean | undefined;
+}
+
+export function checkTargets(r: BenchResults): TargetCheck[] {
+  const at64 = r.levels.find((l) => l.connections === 64);
+  const at1 = r.levels.find((l) => l.connections === 1);
+  const rss = r.peakRssBytes === undefined ? undefined : r.peakRssBytes / 2 ** 20;
+  const addedP50 = at1 ? at1.gateway.p50Ms - at1.direct.p50Ms : undefined;
+  const addedTtfb = r.ttfb ? r.ttfb.gateway.p50Ms - r.ttfb.direct.p50Ms : undefined;
+  const cpu = at64?.gateway.cpuUsPerReq;
+  const na = (v: number | undefined, f: (x: number) => string): string => (v === undefined ? 'not measured' : f(v));
+  return [
+    { name: 'throughput at 64 connections (gateway on one core)', target: `≥ ${fmtInt(TARGETS.rps64)} req/s`, measured: na(at64?.gateway.rps, (v) => `${fmtInt(v)} req/s`), pass: at64 ? at64.gateway.rps >= TARGETS.rps64 : undefined },
+    { name: 'gateway CPU per request (64 connections)', target: `≤ ${TARGETS.cpuUsPerReq} µs`, measured: na(cpu, (v) => `${v.toFixed(0)} µs`), pass: cpu === undefined ? undefined : cpu <= TARGETS.cpuUsPerReq },
+    { name: 'added p50 latency at 1 connection', target: `≤ ${TARGETS.addedP50Ms} ms`, measured: na(addedP50, (v) => `${v.toFixed(3)} ms`), pass: addedP50 === undefined ? undefined : addedP50 <= TARGETS.addedP50Ms },
+    { name: 'added p50 time to first byte (SSE)', target: `≤ ${TARGETS.addedTtfbP50Ms} ms`, measured: na(addedTtfb, (v) => `${v.toFixed(3)} ms`), pass: addedTtfb === undefined ? undefined : addedTtfb <= TARGETS.addedTtfbP50Ms },
+    { name: 'peak RSS (VmHWM, whole run)', target: `≤ ${TARGETS.peakRssMiB} MiB`, measured: na(rss, (v) => `${v.toFixed(1)} MiB`), pass: rss === undefined ? undefined : rss <= TARGETS.peakRssMiB },
+  ];
+}
+
+export function fmtInt(n: number): string {
+  return Math.round(n).toLocaleString('en-US');
+}
+
+const ms = (v: number): string => v.toFixed(3);
+const pct = (v: number): string => `${(v * 100).toFixed(0)}%`;
+const signed = (v: number): string => `${v >= 0 ? '+' : ''}${v.toFixed(3)}`;
+
+/** Rows of the main table: one per (connections, target). */
+function mainRows(r: BenchResults): string[][] {
+  const rows: string[][] = [];
+  for (const l of r.levels) {
+    rows.push([String(l.connections), 'direct', fmtInt(l.direct.rps), ms(l.direct.p50Ms), ms(l.direct.p99Ms), '', '', '', '', pct(l.direct.spread), String(l.direct.errors)]);
+    rows.push([
+      String(l.connections), 'gateway', fmtInt(l.gateway.rps), ms(l.gateway.p50Ms), ms(l.gateway.p99Ms),
+      `${(l.gateway.rps / l.direct.rps).toFixed(2)}×`,
+      signed(l.gateway.p50Ms - l.direct.p50Ms),
+      l.gateway.cpuUsPerReq === undefined ? 'n/a' : l.gateway.cpuUsPerReq.toFixed(0),
+      l.gateway.gatewayCore === undefined ? 'n/a' : pct(l.gateway.gatewayCore),
+      pct(l.gateway.spread), String(l.gateway.errors),
+    ]);
+  }
+  if (r.jsonLogs) {
+    const j = r.jsonLogs;
+    const d = r.levels.find((l) => l.connections === r.jsonLogsConnections);
+    rows.push([
+      String(r.jsonLogsConnections), 'gateway --json-logs', fmtInt(j.rps), ms(j.p50Ms), ms(j.p99Ms),
+      d ? `${(j.rps / d.direct.rps).toFixed(2)}×` : '', d ? signed(j.p50Ms - d.direct.p50Ms) : '',
+      j.cpuUsPerReq === undefined ? 'n/a' : j.cpuUsPerReq.toFixed(0),
+      j.gatewayCore === undefined ? 'n/a' : pct(j.gatewayCore), pct(j.spread), String(j.errors),
+    ]);
+  }
+  return rows;
+}
+
+const MAIN_HEADER = ['conns', 'target', 'req/s', 'p50 ms', 'p99 ms', 'vs direct', 'added p50 ms', 'gw CPU µs/req', 'gw core busy', 'round spread', 'errors'];
+
+/** A fixed-width table for the terminal. */
+export function consoleTable(r: BenchResults): string {
+  const rows = [MAIN_HEADER, ...mainRows(r)];
+  const widths = MAIN_HEADER.map((_, i) => Math.max(...rows.map((row) => (row[i] ?? '').length)));
+  const line = (row: string[]): string => row.map((c, i) => (i < 2 ? c.padEnd(widths[i] as number) : c.padStart(widths[i] as number))).join('  ');
+  const out = [line(rows[0] as string[]), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.slice(1).map(line)];
+  if (r.ttfb) {
+    const { direct: d, gateway: g } = r.ttfb;
+    out.push('', `SSE time to first byte (${d.samples} + ${g.samples} samples, 1 connection): ` +
+      `direct p50 ${ms(d.p50Ms)} p99 ${ms(d.p99Ms)} ms; gateway p50 ${ms(g.p50Ms)} p99 ${ms(g.p99Ms)} ms; ` +
+      `added p50 ${signed(g.p50Ms - d.p50Ms)} p99 ${signed(g.p99Ms - d.p99Ms)} ms`);
+  }
+  out.push(`peak RSS (VmHWM): gateway ${mib(r.peakRssBytes)}${r.peakRssJsonBytes !== undefined ? `, gateway --json-logs ${mib(r.peakRssJsonBytes)}` : ''}`);
+  out.push('', 'targets:');
+  for (const t of checkTargets(r)) out.push(`  ${passMark(t.pass)}  ${t.name}: ${t.measured} (target ${t.target})`);
+  return out.join('\n');
+}
+
+function mib(b: number | undefined): string {
+  return b === undefined ? 'n/a' : `${(b / 2 ** 20).toFixed(1)} MiB`;
+}
+
+function passMark(p: boolean | undefined): string {
+  return p === undefined ? 'n/a ' : p ? 'PASS' : 'FAIL';
+}
+
+/** A Markdown table; the first `leftCols` columns are left-aligned, the rest (numbers) right-aligned. */
+function mdTable(header: string[], rows: string[][], leftCols = 2): string {
+  return [
+    `| ${header.join(' | ')} |`,
+    `|${header.map((_, i) => (i < leftCols ? ' --- ' : ' ---: ')).join('|')}|`,
+    ...rows.map((row) => `| ${row.join(' | ')} |`),
+  ].join('\n');
+}
+
+export const NOTES_START = '<!-- notes:start (kept by `npm run bench`; edit freely) -->';
+export const NOTES_END = '<!-- notes:end -->';
+
+/** docs/BENCHMARKS.md. `notes` is the hand-written section carried over from the previous file. */
+export function markdown(r: BenchResults, notes: string | undefined): string {
+  const targets = checkTargets(r);
+  const at64 = r.levels.find((l) => l.connections === 64);
+  const corePct = (s: CellSummary | undefined): string => (s && s.coreBusy.length > 0 ? s.coreBusy.map((b, i) => `core ${i} ${pct(b)}`).join(', ') : 'n/a');
+  const load = (v: number | undefined): string => (v === undefined ? 'n/a' : v.toFixed(2));
+  const lines = [
+    '# Benchmarks',
+    '',
+    'Generated by `npm run bench` (`node dist/bench/run.js`). Rerun it to refresh every number below; the',
+    '"Notes" section at the end is hand-written and kept across runs.',
+    '',
+    '## Run',
+    '',
+    `- date: ${r.date}${r.quick ? ' (**--quick smoke run**: short windows, not for comparison)' : ''}`,
+    `- machine: ${r.machine}`,
+    `- Node: ${r.node}`,
+    `- load generator: ${r.generator}`,
+    `- pinning: ${r.pinning}`,
+    `- windows: ${r.rounds} round(s) × ${r.durationS} s per cell, direct and gateway interleaved (order alternates per round); whole run ${r.wallS.toFixed(0)} s`,
+    `- 1-minute load average: ${load(r.loadAvgBefore)} before, ${load(r.loadAvgAfter)} after` +
+      ' (anything well above the ~1 this benchmark adds means other work shared the cores)',
+    ...(r.note ? [`- note: ${r.note}`] : []),
+    '',
+    '## Results',
+    '',
+    'POST /v1/chat/completions with a ~1 KB JSON body and `Authorization: Bearer <virtual key>`; the mock',
+    'upstream answers a fixed chat.completion JSON. Latencies are the load generator\'s, in milliseconds.',
+    '',
+    mdTable(MAIN_HEADER, mainRows(r)),
+    '',
+    '- **vs direct**: gateway req/s ÷ direct req/s at the same connection count, measured in the same run.',
+    '- **gw CPU µs/req**: gateway process CPU (user + system, all threads, from `/proc/<pid>/stat`) over the',
+    '  measured windows ÷ requests completed in them.',
+    '- **gw core busy**: gateway CPU seconds per wall second. Near 100% means the gateway\'s core was the',
+    '  bottleneck; well below means the load generator and mock (sharing the other core) were.',
+    '- **round spread**: (max − min) ÷ mean of the per-round req/s: how noisy the machine was.',
+    `- per-core busy at 64 connections: direct ${corePct(at64?.direct)}; gateway ${corePct(at64?.gateway)}.`,
+    '',
+  ];
+  if (r.ttfb) {
+    const { direct: d, gateway: g } = r.ttfb;
+    lines.push(
+      '### Streaming time to first byte',
+      '',
+      'One keep-alive connection, one `"stream": true` request at a time; time from sending the request to the',
+      'first body chunk of the SSE response (the mock sends its first event together with the headers).',
+      '',
+      mdTable(['target', 'samples', 'p50 ms', 'p99 ms'], [
+        ['direct', String(d.samples), ms(d.p50Ms), ms(d.p99Ms)],
+        ['gateway', String(g.samples), ms(g.p50Ms), ms(g.p99Ms)],
+        ['added', '', signed(g.p50Ms - d.p50Ms), signed(g.p99Ms - d.p99Ms)],
+      ], 1),
+      '',
+    );
+  }
+  lines.push(
+    '### Memory and logging',
+    '',
+    `- peak RSS (VmHWM over the whole run): gateway ${mib(r.peakRssBytes)}` +
+      `${r.peakRssJsonBytes !== undefined ? `; the separate \`--json-logs\` gateway ${mib(r.peakRssJsonBytes)}` : ''}.`,
+    `- the default (human) access log: one line per request on stderr, written to a file during the run` +
+      `${r.logBytesPerRequest !== undefined ? ` (${r.logBytesPerRequest.toFixed(0)} bytes per request)` : ''}.` +
+      `${r.jsonLogs ? ` The \`gateway --json-logs\` row is a second gateway started with \`--json-logs\`, measured after the main rounds.` : ''}`,
+    '',
+    '## Targets',
+    '',
+    mdTable(['target', 'goal', 'measured', 'result'], targets.map((t) => [t.name, t.target, t.measured, passMark(t.pass)]), 4),
+    '',
+    'For scale: Portkey\'s gateway measured on this kind of machine does ~1,100 req/s at ~900 µs CPU per',
+    'request, with ~27 ms added time to first byte.',
+    '',
+    '## How it is measured',
+    '',
+    '- `bench/mock-upstream.ts`: a minimal `node:http` upstream in its own process, answering precomputed',
+    '  buffers (chat.completion JSON with OpenAI-like headers, or an SSE stream when the body has `"stream":true`).',
+    '- The real CLI, `node bin/ditto-gateway.js <generated config> --listen 127.0.0.1:0`, with one virtual key',
+    '  and one passthrough backend pointing at the mock; its stderr (the access log) goes to a file.',
+    '- Cores: the gateway runs alone on core 0 (`taskset -c 0`); the mock, the load generator and the runner',
+    '  share core 1. Direct rows send the same requests straight to the mock.',
+    '- Before measuring, the runner checks that the gateway relays the mock\'s JSON and SSE bytes unchanged,',
+    '  then warms both paths up. Non-2xx answers and socket errors are counted in **errors**.',
+    '- The wrk generator reports latency percentiles in microseconds; autocannon (the fallback when `wrk` is',
+    '  not installed) records whole milliseconds, so its 1-connection p50 difference is coarse.',
+    '',
+    '## Reproduce',
+    '',
+    '```sh',
+    'apt-get install -y wrk     # optional; without it the bench uses autocannon (a devDependency)',
+    'npm ci',
+    'npm run bench             # ~2.5 min; writes docs/BENCHMARKS.md',
+    'npm run bench -- --quick  # ~30 s smoke run; prints only (add --write to update this file)',
+    'node dist/bench/run.js --help',
+    '```',
+    '',
+    'Run it on a quiet machine: other processes on either core show up as a lower gateway req/s and a',
+    'larger round spread. Compare ratios against the direct rows of the same run, not absolute numbers',
+    'across machines.',
+    '',
+    '## Notes',
+    '',
+    NOTES_START,
+    notes?.trim() ?? '',
+    NOTES_END,
+    '',
+  );
+  return lines.join('\n');
+}

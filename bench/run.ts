@@ -1,0 +1,326 @@
+/**
+ * `npm run bench`: direct-to-upstream vs through-the-gateway, in one interleaved run.
+ *
+ * Layout on a 2-core machine: the gateway CLI alone on core 0; the mock upstream, the load generator
+ * (wrk, or autocannon) and this runner on core 1. For each connection count it alternates direct and
+ * gateway windows, and reads the gateway's CPU time and peak RSS from /proc. Then it samples SSE
+ * time to first byte, optionally measures a `--json-logs` gateway, prints a table and writes
+ * docs/BENCHMARKS.md.
+ */
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir, cpus } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { hasTaskset, pinSelf, startService, stopAll, type Service } from './children.js';
+import { BENCH_TOKEN, CHAT_BODY, CHAT_PATH, COMPLETION_BODY, SSE_FIRST, SSE_REST, STREAM_BODY } from './fixtures.js';
+import { LoadGenerator, pickGenerator, type LoadResult } from './load.js';
+import { coreBusy, coreTimes, cpuSeconds, loadAverage, machineSummary, vmBytes } from './proc.js';
+import {
+  consoleTable, markdown, NOTES_END, NOTES_START, summarize, summarizeTtfb, fmtInt,
+  type BenchResults, type Cell,
+} from './report.js';
+import { createTtfbSampler } from './ttfb.js';
+
+const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
+const GATEWAY_BIN = join(ROOT, 'bin', 'ditto-gateway.js');
+const MOCK_JS = fileURLToPath(new URL('./mock-upstream.js', import.meta.url));
+const DOC_PATH = join(ROOT, 'docs', 'BENCHMARKS.md');
+
+const HELP = `usage: node dist/bench/run.js [options]   (npm run bench -- [options])
+
+  --quick              ~30 s smoke run (1 round of 2 s windows); does not write docs unless --write
+  --duration S         seconds per measured window (default 8)
+  --rounds N           interleaved rounds per cell (default 2)
+  --connections LIST   connection counts (default 1,16,64)
+  --generator NAME     wrk | autocannon (default: wrk if installed, else autocannon)
+  --ttfb-samples N     SSE first-byte samples per side (default 2000)
+  --no-json-logs       skip the --json-logs gateway measurement
+  --no-pin             do not pin processes to cores
+  --write / --no-write write docs/BENCHMARKS.md or not (default: write, except with --quick)
+  --out PATH           write the report here instead of docs/BENCHMARKS.md
+  --note TEXT          a line added to the report (e.g. "busy machine")
+  --help
+`;
+
+interface Options {
+  quick: boolean;
+  durationS: number;
+  warmupS: number;
+  rounds: number;
+  connections: number[];
+  generator: string | undefined;
+  ttfbSamples: number;
+  jsonLogs: boolean;
+  pin: boolean;
+  write: boolean;
+  out: string;
+  note: string | undefined;
+}
+
+function options(argv: string[]): Options {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      quick: { type: 'boolean', default: false },
+      duration: { type: 'string' },
+      rounds: { type: 'string' },
+      connections: { type: 'string' },
+      generator: { type: 'string' },
+      'ttfb-samples': { type: 'string' },
+      'no-json-logs': { type: 'boolean', default: false },
+      'no-pin': { type: 'boolean', default: false },
+      write: { type: 'boolean' },
+      'no-write': { type: 'boolean', default: false },
+      out: { type: 'string' },
+      note: { type: 'string' },
+      help: { type: 'boolean', default: false },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(HELP);
+    process.exit(0);
+  }
+  const quick = values.quick === true;
+  const int = (v: string | undefined, d: number, name: string): number => {
+    if (v === undefined) return d;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a positive integer, got "${v}"`);
+    return n;
+  };
+  const durationS = int(values.duration, quick ? 2 : 8, '--duration');
+  return {
+    quick,
+    durationS,
+    warmupS: quick ? 1 : 3,
+    rounds: int(values.rounds, quick ? 1 : 2, '--rounds'),
+    connections: (values.connections ?? '1,16,64').split(',').map((c) => int(c.trim(), 1, '--connections')),
+    generator: values.generator,
+    ttfbSamples: int(values['ttfb-samples'], quick ? 300 : 2000, '--ttfb-samples'),
+    jsonLogs: !values['no-json-logs'],
+    pin: !values['no-pin'],
+    write: values['no-write'] ? false : values.write ?? !quick,
+    out: values.out !== undefined ? resolve(values.out) : DOC_PATH,
+    note: values.note,
+  };
+}
+
+const started = performance.now();
+let plannedS = 0;
+const elapsed = (): string => `${((performance.now() - started) / 1000).toFixed(0).padStart(3)}s`;
+const log = (msg: string): void => { process.stdout.write(`[${elapsed()}${plannedS ? ` of ~${plannedS.toFixed(0)}s` : ''}] ${msg}\n`); };
+
+const HEADERS = { 'content-type': 'application/json', authorization: `Bearer ${BENCH_TOKEN}` };
+
+async function post(url: string, body: string): Promise<{ status: number; text: string; backend: string | null }> {
+  const res = await fetch(url, { method: 'POST', headers: HEADERS, body });
+  return { status: res.status, text: await res.text(), backend: res.headers.get('x-ditto-backend') };
+}
+
+/** Fail fast unless the gateway relays the mock's answers byte for byte. */
+async function checkRelay(directUrl: string, gatewayUrl: string): Promise<void> {
+  const d = await post(directUrl + CHAT_PATH, CHAT_BODY);
+  const g = await post(gatewayUrl + CHAT_PATH, CHAT_BODY);
+  if (d.status !== 200 || d.text !== COMPLETION_BODY) throw new Error(`mock upstream answered ${d.status}: ${d.text.slice(0, 200)}`);
+  if (g.status !== 200 || g.text !== COMPLETION_BODY) throw new Error(`gateway answered ${g.status}: ${g.text.slice(0, 300)}`);
+  if (g.backend !== 'bench-upstream') throw new Error(`gateway answered without x-ditto-backend: bench-upstream (got ${g.backend})`);
+  for (const url of [directUrl, gatewayUrl]) {
+    const s = createTtfbSampler(url + CHAT_PATH, STREAM_BODY, HEADERS);
+    try {
+      const r = await s.fetchOnce();
+      if (r.status !== 200 || !r.contentType.startsWith('text/event-stream') || r.body !== SSE_FIRST + SSE_REST) {
+        throw new Error(`${url} streamed ${r.status} ${r.contentType}: ${r.body.slice(0, 200)}`);
+      }
+    } finally {
+      s.close();
+    }
+  }
+  const bad = await fetch(gatewayUrl + CHAT_PATH, { method: 'POST', headers: { ...HEADERS, authorization: 'Bearer sk-wrong' }, body: CHAT_BODY });
+  await bad.arrayBuffer();
+  if (bad.status !== 401) throw new Error(`gateway accepted a wrong virtual key (status ${bad.status}): auth is not on`);
+}
+
+function gatewayConfig(mockUrl: string): string {
+  return JSON.stringify({
+    backends: [{ name: 'bench-upstream', base_url: `${mockUrl}/v1` }],
+    virtual_keys: [{ id: 'bench', token: BENCH_TOKEN, enabled: true }],
+    router: { default_backends: [{ backend: 'bench-upstream', weight: 1 }] },
+  }, null, 2);
+}
+
+async function startGatewayProcess(name: string, core: number | undefined, configPath: string, logPath: string, extra: string[]): Promise<{ svc: Service; url: string }> {
+  const svc = await startService(name, core, process.execPath, [GATEWAY_BIN, configPath, '--listen', '127.0.0.1:0', ...extra], /listening on /, logPath);
+  const addr = /listening on (\S+)/.exec(svc.readyLine)?.[1];
+  if (!addr) throw new Error(`cannot read the gateway address from "${svc.readyLine}"`);
+  return { svc, url: `http://${addr}` };
+}
+
+async function main(): Promise<void> {
+  const o = options(process.argv.slice(2));
+  if (!existsSync(join(ROOT, 'dist', 'src', 'main.js'))) throw new Error('dist/ is missing: run `npm run build` (or `npm run bench`, which builds)');
+  const generatorName = pickGenerator(o.generator);
+  const canPin = o.pin && hasTaskset() && cpus().length >= 2;
+  const [gwCore, loadCore] = canPin ? [0, 1] : [undefined, undefined];
+  if (canPin && !pinSelf(1)) log('warning: could not pin the runner to core 1');
+  const pinning = canPin
+    ? 'gateway on core 0 (taskset -c 0); mock upstream, load generator and runner on core 1'
+    : `none (${o.pin ? (cpus().length < 2 ? 'fewer than 2 cores' : 'taskset not found') : '--no-pin'}): numbers mix the processes' CPU`;
+  const levels = o.connections;
+  const cellsPerRound = levels.length * 2;
+  const ttfbS = (o.ttfbSamples * 2 * 0.8) / 1000 + 1;
+  plannedS = o.warmupS * 2 + o.rounds * cellsPerRound * (o.durationS + 0.3) + ttfbS +
+    (o.jsonLogs ? o.warmupS + o.rounds * (o.durationS + 0.3) : 0) + 3;
+
+  const dir = mkdtempSync(join(tmpdir(), 'ditto-bench-'));
+  const load = new LoadGenerator(generatorName, dir, loadCore);
+  const loadBefore = loadAverage();
+  log(`ditto-gateway benchmark: ${machineSummary()}, Node ${process.version}`);
+  log(`generator ${generatorName}${generatorName === 'autocannon' ? ' (wrk not found: latencies in whole ms)' : ''}; pinning: ${pinning}`);
+  log(`plan: ${o.rounds} round(s) × ${levels.join('/')} connections × direct+gateway, ${o.durationS} s each; scratch dir ${dir}`);
+  if (loadBefore !== undefined && loadBefore > 0.5) log(`note: 1-minute load average is ${loadBefore.toFixed(2)} before starting; other work will add noise`);
+
+  const mock = await startService('mock upstream', loadCore, process.execPath, [MOCK_JS], /^\{"port":\d+\}$/, join(dir, 'mock.log'));
+  const mockUrl = `http://127.0.0.1:${(JSON.parse(mock.readyLine) as { port: number }).port}`;
+  const configPath = join(dir, 'gateway.json');
+  writeFileSync(configPath, gatewayConfig(mockUrl));
+  const gwLog = join(dir, 'gateway.log');
+  const gw = await startGatewayProcess('gateway', gwCore, configPath, gwLog, []);
+  log(`mock upstream ${mockUrl} (pid ${mock.pid}); gateway ${gw.url} (pid ${gw.svc.pid}), access log → ${gwLog}`);
+
+  await checkRelay(mockUrl, gw.url);
+  log('relay check ok: the gateway returns the mock\'s JSON and SSE bytes unchanged, and rejects a wrong key');
+
+  const spec = (url: string, connections: number, durationS: number) => ({ url: url + CHAT_PATH, connections, durationS, body: CHAT_BODY, headers: HEADERS });
+  log(`warm-up: ${o.warmupS} s gateway + ${o.warmupS} s direct at ${Math.max(...levels)} connections`);
+  await load.run(spec(gw.url, Math.max(...levels), o.warmupS));
+  await load.run(spec(mockUrl, Math.max(...levels), o.warmupS));
+
+  /** One measured window; gateway windows also record the gateway's CPU time. */
+  const measure = async (cell: Cell, url: string, pid: number | undefined, label: string): Promise<LoadResult> => {
+    const cpu0 = pid === undefined ? undefined : cpuSeconds(pid);
+    const cores0 = coreTimes();
+    const r = await load.run(spec(url, cell.connections, o.durationS));
+    const cpu1 = pid === undefined ? undefined : cpuSeconds(pid);
+    const busy = coreBusy(cores0, coreTimes());
+    cell.runs.push(r);
+    if (busy) cell.coreBusy.push(busy);
+    let cpuNote = '';
+    if (cpu0 !== undefined && cpu1 !== undefined) {
+      cell.cpuS = (cell.cpuS ?? 0) + (cpu1 - cpu0);
+      cpuNote = `, gateway CPU ${(((cpu1 - cpu0) * 1e6) / r.requests).toFixed(0)} µs/req`;
+    }
+    log(`  ${label.padEnd(26)} ${fmtInt(r.rps).padStart(7)} req/s  p50 ${r.p50Ms.toFixed(3)} ms  p99 ${r.p99Ms.toFixed(3)} ms${cpuNote}${r.errors ? `  ERRORS ${r.errors}` : ''}`);
+    return r;
+  };
+
+  const cells = new Map<string, Cell>();
+  const cell = (target: Cell['target'], connections: number): Cell => {
+    const k = `${target}/${connections}`;
+    let c = cells.get(k);
+    if (!c) cells.set(k, (c = { target, connections, runs: [], coreBusy: [] }));
+    return c;
+  };
+  let n = 0;
+  const total = o.rounds * cellsPerRound;
+  for (let round = 0; round < o.rounds; round++) {
+    for (const c of levels) {
+      // Alternate which side goes first so slow drift in machine load hits both equally.
+      const order: Array<'direct' | 'gateway'> = round % 2 === 0 ? ['direct', 'gateway'] : ['gateway', 'direct'];
+      for (const target of order) {
+        n++;
+        const label = `[${n}/${total}] c=${c} ${target}`;
+        await measure(cell(target, c), target === 'direct' ? mockUrl : gw.url, target === 'gateway' ? gw.svc.pid : undefined, label);
+      }
+    }
+  }
+
+  log(`SSE time to first byte: ${o.ttfbSamples} samples per side, interleaved in blocks of 100`);
+  const directTtfb: number[] = [];
+  const gatewayTtfb: number[] = [];
+  const ds = createTtfbSampler(mockUrl + CHAT_PATH, STREAM_BODY, HEADERS);
+  const gs = createTtfbSampler(gw.url + CHAT_PATH, STREAM_BODY, HEADERS);
+  try {
+    await ds.sample(100);
+    await gs.sample(100);
+    for (let i = 0; i < o.ttfbSamples; i += 100) {
+      const k = Math.min(100, o.ttfbSamples - i);
+      directTtfb.push(...(await ds.sample(k)));
+      gatewayTtfb.push(...(await gs.sample(k)));
+      if ((i / 100) % 5 === 4) log(`  ${i + k}/${o.ttfbSamples} samples per side`);
+    }
+  } finally {
+    ds.close();
+    gs.close();
+  }
+  const ttfb = { direct: summarizeTtfb(directTtfb), gateway: summarizeTtfb(gatewayTtfb) };
+  log(`  direct p50 ${ttfb.direct.p50Ms.toFixed(3)} ms, gateway p50 ${ttfb.gateway.p50Ms.toFixed(3)} ms`);
+
+  const peakRss = vmBytes(gw.svc.pid, 'VmHWM');
+  const gwRequests = [...cells.values()].filter((c) => c.target === 'gateway').reduce((a, c) => a + c.runs.reduce((b, r) => b + r.requests, 0), 0);
+  await gw.svc.stop();
+  const logBytesPerRequest = gwRequests > 0 ? statSync(gwLog).size / gwRequests : undefined;
+
+  let jsonCell: Cell | undefined;
+  let peakRssJson: number | undefined;
+  const jsonConns = Math.max(...levels);
+  if (o.jsonLogs) {
+    const jgw = await startGatewayProcess('gateway --json-logs', gwCore, configPath, join(dir, 'gateway-json.log'), ['--json-logs']);
+    log(`gateway --json-logs (pid ${jgw.svc.pid}): warm-up ${o.warmupS} s, then ${o.rounds} window(s) at ${jsonConns} connections`);
+    await load.run(spec(jgw.url, jsonConns, o.warmupS));
+    jsonCell = { target: 'gateway-json', connections: jsonConns, runs: [], coreBusy: [] };
+    for (let round = 0; round < o.rounds; round++) await measure(jsonCell, jgw.url, jgw.svc.pid, `c=${jsonConns} gateway --json-logs`);
+    peakRssJson = vmBytes(jgw.svc.pid, 'VmHWM');
+    await jgw.svc.stop();
+  }
+  await mock.stop();
+
+  const results: BenchResults = {
+    date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+    machine: machineSummary(),
+    node: process.version,
+    generator: generatorName === 'wrk' ? 'wrk (1 thread, µs latency histogram)' : 'autocannon 8 CLI (latency in whole ms)',
+    pinning,
+    loadAvgBefore: loadBefore,
+    loadAvgAfter: loadAverage(),
+    durationS: o.durationS,
+    rounds: o.rounds,
+    quick: o.quick,
+    note: o.note,
+    levels: levels.map((c) => ({ connections: c, direct: summarize(cell('direct', c)), gateway: summarize(cell('gateway', c)) })),
+    jsonLogs: jsonCell ? summarize(jsonCell) : undefined,
+    jsonLogsConnections: jsonConns,
+    ttfb,
+    peakRssBytes: peakRss,
+    peakRssJsonBytes: peakRssJson,
+    logBytesPerRequest,
+    wallS: (performance.now() - started) / 1000,
+  };
+  process.stdout.write(`\n${consoleTable(results)}\n\n`);
+  const errors = results.levels.reduce((a, l) => a + l.direct.errors + l.gateway.errors, 0) + (results.jsonLogs?.errors ?? 0);
+  if (errors > 0) process.stdout.write(`WARNING: ${errors} failed requests (non-2xx or socket errors): see the errors column\n`);
+  if (o.write) {
+    let notes: string | undefined;
+    if (existsSync(o.out)) {
+      const prev = readFileSync(o.out, 'utf8');
+      const a = prev.indexOf(NOTES_START);
+      const b = prev.indexOf(NOTES_END);
+      if (a >= 0 && b > a) notes = prev.slice(a + NOTES_START.length, b);
+    }
+    writeFileSync(o.out, markdown(results, notes));
+    log(`wrote ${o.out}`);
+  } else {
+    log(`not writing ${o.out}${o.quick ? ' (--quick; add --write to force)' : ''}`);
+  }
+  rmSync(dir, { recursive: true, force: true });
+  if (errors > 0) process.exitCode = 1;
+}
+
+process.on('SIGINT', () => {
+  void stopAll().then(() => process.exit(130));
+});
+
+main().catch(async (err: unknown) => {
+  process.stderr.write(`bench failed: ${err instanceof Error ? err.message : String(err)}\n`);
+  await stopAll();
+  process.exit(1);
+});
