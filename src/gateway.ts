@@ -71,9 +71,17 @@ export class Gateway {
     this.health?.start();
   }
 
-  /** Stop background work and close upstream pools. */
+  /**
+   * Stop background work and close upstream pools. Runs after the client connections are gone, so
+   * whatever upstream work remains (a probe, an abort still settling) gets a second, then is destroyed:
+   * a stuck upstream must not keep the process from exiting.
+   */
   async close(): Promise<void> {
     this.health?.stop();
-    await this.agent.close().catch(() => undefined);
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<'late'>((resolve) => { timer = setTimeout(() => resolve('late'), 1000); });
+    const closed = this.agent.close().then(() => 'closed' as const, () => 'closed' as const);
+    if ((await Promise.race([closed, deadline])) === 'late') await this.agent.destroy().catch(() => undefined);
+    clearTimeout(timer);
   }
 }

@@ -25,7 +25,7 @@ export function relayBody(res: ServerResponse, body: Readable, sse: boolean, tap
   return new Promise((resolve) => {
     let bytes = 0;
     let settled = false;
-    let tail = 0; // last two bytes, to know whether we are at an SSE event boundary
+    let tail = 0; // last four bytes, to know whether we are at an SSE event boundary
     const finish = (end: RelayEnd): void => {
       if (settled) return;
       settled = true;
@@ -39,8 +39,9 @@ export function relayBody(res: ServerResponse, body: Readable, sse: boolean, tap
     };
     const onData = (chunk: Buffer): void => {
       bytes += chunk.length;
-      if (chunk.length >= 2) tail = (chunk[chunk.length - 2] as number) << 8 | (chunk[chunk.length - 1] as number);
-      else if (chunk.length === 1) tail = ((tail & 0xff) << 8) | (chunk[0] as number);
+      const n = chunk.length;
+      if (n >= 4) tail = chunk.readUInt32BE(n - 4);
+      else for (let i = 0; i < n; i++) tail = ((tail << 8) | (chunk[i] as number)) >>> 0;
       tap?.onChunk(chunk);
       if (!res.write(chunk)) body.pause();
     };
@@ -50,7 +51,7 @@ export function relayBody(res: ServerResponse, body: Readable, sse: boolean, tap
       finish('complete');
     };
     const onError = (): void => {
-      if (sse && (bytes === 0 || tail === 0x0a0a) && !res.destroyed) {
+      if (sse && (bytes === 0 || atEventBoundary(tail)) && !res.destroyed) {
         res.end(SSE_ERROR);
       } else {
         res.destroy();
@@ -62,10 +63,39 @@ export function relayBody(res: ServerResponse, body: Readable, sse: boolean, tap
       body.destroy();
       finish('client_aborted');
     };
+    // Either side may already be gone (the client left while the upstream answered): their events
+    // have fired, so waiting for them would hang the request and leak its permits.
+    if (res.destroyed) {
+      body.on('error', ignore);
+      body.destroy();
+      resolve({ end: 'client_aborted', bytes });
+      return;
+    }
+    if (body.destroyed) {
+      onError();
+      return;
+    }
     body.on('data', onData);
     body.on('end', onEnd);
     body.on('error', onError);
     res.on('drain', onDrain);
     res.on('close', onClose);
   });
+}
+
+/**
+ * True when the last bytes relayed (big-endian in `tail`) end an SSE event, i.e. end with an empty
+ * line: two line ends in a row, each LF, CR or CRLF.
+ */
+export function atEventBoundary(tail: number): boolean {
+  const b1 = tail & 0xff;
+  const b2 = (tail >>> 8) & 0xff;
+  if (b1 === 0x0a) {
+    if (b2 === 0x0d) {
+      const b3 = (tail >>> 16) & 0xff;
+      return b3 === 0x0a || b3 === 0x0d;
+    }
+    return b2 === 0x0a;
+  }
+  return b1 === 0x0d && (b2 === 0x0d || b2 === 0x0a);
 }

@@ -64,7 +64,7 @@ export const forward: Stage = {
           ? new GatewayError('backend_timeout', `backend "${b.name}" timed out (${f.message})`)
           : new GatewayError('backend_error', `backend "${b.name}" request failed: ${f.message}`);
         const next = action !== 'none' && mayMoveOn && hasNext;
-        logRouting(ctx, b.name, f.kind, f.message, next, action);
+        logRouting(ctx, b.name, f.kind, f.message, action, next, action !== 'none' && !mayMoveOn && hasNext);
         if (next) {
           lastError = gwErr;
           continue;
@@ -76,12 +76,15 @@ export const forward: Stage = {
       const statusFailure: AttemptFailure = { kind: 'status', status };
       if (gw.breaker?.counts(statusFailure)) gw.breaker.recordFailure(b.name, statusFailure);
       else gw.breaker?.recordSuccess(b.name);
-      if (failed && mayMoveOn && hasNext) {
-        ctx.attempts.push({ backend: b.name, result: 'status', status, durationMs: performance.now() - t0 });
-        logRouting(ctx, b.name, 'status', `status ${status}`, true, o.retry && o.retryStatusCodes.includes(status) ? 'retry' : 'fallback');
-        discard(res);
-        b.inFlight--;
-        continue;
+      if (failed) {
+        const action = o.retry && o.retryStatusCodes.includes(status) ? 'retry' : 'fallback';
+        logRouting(ctx, b.name, 'status', `status ${status}`, action, mayMoveOn && hasNext, !mayMoveOn && hasNext);
+        if (mayMoveOn && hasNext) {
+          ctx.attempts.push({ backend: b.name, result: 'status', status, durationMs: performance.now() - t0 });
+          discard(res);
+          b.inFlight--;
+          continue;
+        }
       }
       ctx.attempts.push({ backend: b.name, result: 'ok', status, durationMs: performance.now() - t0 });
       try {
@@ -117,8 +120,13 @@ function discard(res: UpstreamResponse): void {
   }
 }
 
-function logRouting(ctx: RequestContext, backend: string, kind: string, reason: string, willAttemptNext: boolean, action: string): void {
-  ctx.gw.logger.event(willAttemptNext ? (action === 'retry' ? 'proxy.retry' : 'proxy.fallback') : 'proxy.request_safety_guard', {
+/**
+ * One routing event per failed attempt (CONTRACT §4.14): `proxy.request_safety_guard` when only the
+ * safety guard kept us from moving on, else `proxy.retry` / `proxy.fallback` by the configured action.
+ */
+function logRouting(ctx: RequestContext, backend: string, kind: string, reason: string, action: string, willAttemptNext: boolean, guarded: boolean): void {
+  const event = guarded ? 'proxy.request_safety_guard' : action === 'retry' ? 'proxy.retry' : 'proxy.fallback';
+  ctx.gw.logger.event(event, {
     request_id: ctx.id, backend, action, failure_kind: kind, reason, will_attempt_next_backend: willAttemptNext,
   });
 }
