@@ -34,15 +34,31 @@ export class MockBackend implements Backend {
     if (this.latencyMs > 0) await delay(this.latencyMs, req.signal);
     if (req.signal.aborted) throw new UpstreamFailure('aborted', 'client aborted the request');
     const { method, path } = req;
-    if (method === 'GET' && path === '/v1/models') {
+    if (path === '/v1/models' || path.startsWith('/v1/models/')) {
+      // CONTRACT §3.6: `x-ditto-translation` is the backend name on model lookups.
+      return withTranslation(this.#models(method, path), this.name);
+    }
+    return withTranslation(this.#generate(req), this.provider);
+  }
+
+  #models(method: string, path: string): UpstreamResponse {
+    if (method !== 'GET') return error(404, `mock backend does not serve ${method} ${path}`, 'unknown_url');
+    if (path === '/v1/models') {
       return json(200, { object: 'list', data: this.models.map((id) => modelEntry(id)) });
     }
-    if (method === 'GET' && path.startsWith('/v1/models/')) {
-      const id = decodeURIComponent(path.slice('/v1/models/'.length));
-      return this.models.includes(id)
-        ? json(200, modelEntry(id))
-        : error(404, `The model '${id}' does not exist`, 'model_not_found', 'model');
+    let id: string;
+    try {
+      id = decodeURIComponent(path.slice('/v1/models/'.length));
+    } catch {
+      id = path.slice('/v1/models/'.length);
     }
+    return this.models.includes(id)
+      ? json(200, modelEntry(id))
+      : error(404, `The model '${id}' does not exist`, 'model_not_found', 'model');
+  }
+
+  #generate(req: UpstreamRequest): UpstreamResponse {
+    const { method, path } = req;
     if (method !== 'POST') return error(404, `mock backend does not serve ${method} ${path}`, 'unknown_url');
     const body = req.json;
     if (!body) return error(400, 'mock backend expects a JSON body', 'invalid_json');
@@ -54,6 +70,10 @@ export class MockBackend implements Backend {
       default: return error(404, `mock backend does not serve POST ${path}`, 'unknown_url');
     }
   }
+}
+
+function withTranslation(res: UpstreamResponse, value: string): UpstreamResponse {
+  return { ...res, headers: { ...res.headers, 'x-ditto-translation': value } };
 }
 
 function delay(ms: number, signal: AbortSignal): Promise<void> {
@@ -162,9 +182,18 @@ function completion(body: Record<string, unknown>, model: string, requestId: str
 
 function embeddings(body: Record<string, unknown>, model: string): UpstreamResponse {
   const input = body['input'];
-  const inputs = typeof input === 'string' ? [input] : Array.isArray(input) ? input.map((x) => (typeof x === 'string' ? x : JSON.stringify(x))) : null;
-  if (!inputs) return error(400, "'input' must be a string or an array", 'invalid_request', 'input');
-  const dims = typeof body['dimensions'] === 'number' && body['dimensions'] > 0 && body['dimensions'] <= 4096 ? body['dimensions'] : 8;
+  // A string, an array of strings, one token array (`[1, 2]`) or several (`[[1], [2]]`).
+  const inputs = typeof input === 'string'
+    ? [input]
+    : Array.isArray(input) && input.length > 0 && input.every((x) => typeof x === 'number')
+      ? [JSON.stringify(input)]
+      : Array.isArray(input) ? input.map((x) => (typeof x === 'string' ? x : JSON.stringify(x))) : null;
+  if (!inputs || inputs.length === 0) return error(400, "'input' must be a non-empty string or array", 'invalid_request', 'input');
+  const d = body['dimensions'];
+  if (d !== undefined && (typeof d !== 'number' || !Number.isInteger(d) || d < 1 || d > 4096)) {
+    return error(400, "'dimensions' must be an integer between 1 and 4096", 'invalid_request', 'dimensions');
+  }
+  const dims = typeof d === 'number' ? d : 8;
   const base64 = body['encoding_format'] === 'base64';
   let chars = 0;
   const data = inputs.map((text, index) => {
