@@ -1,7 +1,8 @@
 /**
  * Every error the gateway itself can answer with, keyed by its wire `code` (CONTRACT §4.2, §7.1).
  * Statuses follow what openai-node's `APIError.generate` maps to exception classes, so SDK users
- * get the right exception. A test checks that every code here is documented in docs/ERRORS.md.
+ * get the right exception. Tests check that every code here is documented in the README errors
+ * table (test/unit/docs.test.ts) and matches the contract (test/unit/errors.test.ts).
  */
 export const ERROR_CATALOG = {
   invalid_json: { status: 400, type: 'invalid_request_error' },
