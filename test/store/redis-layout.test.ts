@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
-import { after, describe, test } from 'node:test';
-import { Redis } from 'ioredis';
+import { after, test } from 'node:test';
 import { StoreSchemaError } from '../../src/store/errors.js';
 import { openRedisStore } from '../../src/store/redis.js';
-import { REDIS_URL, deletePrefix, redisSkipReason, testPrefix } from './services.js';
+import { REDIS_URL, deletePrefix, describeUnlessSkipped, rawRedis, redisSkipReason, testPrefix } from './services.js';
 
 // Redis-specific guarantees the shared suite cannot see: key layout, server clock, persisted bytes.
 const skip = await redisSkipReason();
@@ -17,11 +16,11 @@ function prefix(): string {
   return p;
 }
 
-describe('Redis store layout', skip === undefined ? {} : { skip }, () => {
+describeUnlessSkipped('Redis store layout', skip, () => {
   test('every key carries the {prefix} hash tag, so one script touches one cluster slot', async () => {
     const p = prefix();
     const store = await openRedisStore(REDIS_URL, { prefix: p });
-    const raw = new Redis(REDIS_URL);
+    const raw = rawRedis();
     try {
       await store.admit({
         requestId: 'r1', owner: 'o', tokens: 3, micros: 9,
@@ -50,7 +49,7 @@ describe('Redis store layout', skip === undefined ? {} : { skip }, () => {
 
   test('without a test clock the server TIME drives windows, reservations and audit', async () => {
     const store = await openRedisStore(REDIS_URL, { prefix: prefix() });
-    const raw = new Redis(REDIS_URL);
+    const raw = rawRedis();
     try {
       const [s, us] = await raw.time();
       const serverNow = Number(s) * 1000 + Math.floor(Number(us) / 1000);
@@ -71,7 +70,7 @@ describe('Redis store layout', skip === undefined ? {} : { skip }, () => {
   test('plaintext tokens never reach Redis', async () => {
     const p = prefix();
     const store = await openRedisStore(REDIS_URL, { prefix: p });
-    const raw = new Redis(REDIS_URL);
+    const raw = rawRedis();
     try {
       await store.saveConfig({ virtualKeys: [{ id: 'k', token: 'sk-plaintext-needle', enabled: true }], router: null });
       await store.upsertKey({ id: 'k2', token: 'sk-other-needle', enabled: true });
@@ -86,7 +85,7 @@ describe('Redis store layout', skip === undefined ? {} : { skip }, () => {
 
   test('a prefix holding another layout version is refused; bad prefixes are rejected', async () => {
     const p = prefix();
-    const raw = new Redis(REDIS_URL);
+    const raw = rawRedis();
     try {
       await raw.set(`{${p}}:schema`, '999');
       await assert.rejects(openRedisStore(REDIS_URL, { prefix: p }), StoreSchemaError);

@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
-import { after, describe, test } from 'node:test';
-import { Redis } from 'ioredis';
+import { after, test } from 'node:test';
 import { StoreUnavailableError } from '../../src/store/errors.js';
 import { openRedisStore, type RedisStore } from '../../src/store/redis.js';
-import { freePort, killHard, redisServerSkipReason, startRedisServer } from './services.js';
+import { describeUnlessSkipped, freePort, killHard, rawRedis, redisServerSkipReason, startRedisServer } from './services.js';
 
 // Outages against a redis-server this file starts, kills, freezes and restarts itself.
 const skip = await redisServerSkipReason();
@@ -43,7 +42,7 @@ async function eventually<T>(fn: () => Promise<T>, timeoutMs: number): Promise<T
 
 const req = (id: string) => ({ requestId: id, owner: 'outage-test', rate: [{ scope: 'k', rpm: 1000 }], budgets: [{ scope: 'k', totalTokens: 1e9 }], tokens: 5 });
 
-describe('Redis outages', skip === undefined ? {} : { skip }, () => {
+describeUnlessSkipped('Redis outages', skip, () => {
   // Bounds are generous for a loaded CI machine; the point is "bounded", the configured timeouts are 1 s.
   test('nothing listening: open fails fast with StoreUnavailableError', async () => {
     const port = await freePort();
@@ -78,9 +77,8 @@ describe('Redis outages', skip === undefined ? {} : { skip }, () => {
     const port = await freePort();
     const srv = await server(port);
     const store = await openRedisStore(`redis://127.0.0.1:${port}`, { prefix: 'flush' });
-    const admin = new Redis(`redis://127.0.0.1:${port}`, { lazyConnect: true });
+    const admin = rawRedis(`redis://127.0.0.1:${port}`);
     try {
-      await admin.connect();
       await admin.script('FLUSH');
       assert.equal((await store.admit(req('after-flush'))).allowed, true);
       assert.equal((await store.release('after-flush')).outcome, 'released');

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer, connect } from 'node:net';
+import { describe, test } from 'node:test';
 import { Redis } from 'ioredis';
 
 /** Helpers for tests that need a real Redis (CONTRACT: no mocks of stores). */
@@ -38,6 +39,17 @@ export async function redisServerSkipReason(): Promise<string | undefined> {
   return code === 0 ? undefined : 'redis-server not found on PATH';
 }
 
+/** `describe` the suite, or, with a skip reason, register one skipped test that carries the reason. */
+export function describeUnlessSkipped(name: string, skip: string | undefined, fn: () => void): void {
+  if (skip === undefined) describe(name, fn);
+  else test(name, { skip }, () => undefined);
+}
+
+/** A plain client for inspecting Redis in tests; fails instead of retrying when Redis is down. */
+export function rawRedis(url = REDIS_URL): Redis {
+  return new Redis(url, { maxRetriesPerRequest: 0, connectTimeout: 2_000, retryStrategy: () => null });
+}
+
 /** A unique key prefix for one test run. */
 export function testPrefix(): string {
   return `ditto-test-${process.pid}-${randomBytes(4).toString('hex')}`;
@@ -45,9 +57,8 @@ export function testPrefix(): string {
 
 /** Delete every key of a prefix (`{prefix}:*`). */
 export async function deletePrefix(prefix: string, url = REDIS_URL): Promise<void> {
-  const c = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  const c = rawRedis(url);
   try {
-    await c.connect();
     let cursor = '0';
     do {
       const [next, keys] = await c.scan(cursor, 'MATCH', `{${prefix}}:*`, 'COUNT', 500);
