@@ -52,10 +52,31 @@ export function formatPath(path: ReadonlyArray<PropertyKey>): string {
 export function parseOrThrow<S extends z.ZodType>(schema: S, body: unknown, what: string): z.infer<S> {
   const r = schema.safeParse(body);
   if (r.success) return r.data;
-  const issue = r.error.issues[0];
+  const first = r.error.issues[0];
+  const issue = first ? deepestIssue(first, []) : undefined;
   const param = issue ? formatPath(issue.path) : '';
   const detail = issue ? issue.message : 'invalid';
   throw new TranslationError(param || 'body', `invalid ${what}${param ? ` at ${param}` : ''}: ${detail}`);
+}
+
+/** The zod issue shape this module reads (v4 `invalid_union` issues nest one issue list per branch). */
+interface ZodIssueLike {
+  path: ReadonlyArray<PropertyKey>;
+  message: string;
+  errors?: ReadonlyArray<ReadonlyArray<ZodIssueLike>>;
+}
+
+/** For a union failure, the most specific issue of the branch that got furthest (`content[0].type`, not `content`). */
+function deepestIssue(issue: ZodIssueLike, prefix: ReadonlyArray<PropertyKey>): { path: PropertyKey[]; message: string } {
+  const path = [...prefix, ...issue.path];
+  let best = { path, message: issue.message };
+  for (const branch of issue.errors ?? []) {
+    for (const sub of branch) {
+      const cand = deepestIssue(sub, path);
+      if (cand.path.length > best.path.length) best = cand;
+    }
+  }
+  return best;
 }
 
 /** Collects warnings once each, in first-seen order. */

@@ -26,7 +26,7 @@ const TYPE_OF_KIND: Readonly<Record<IrErrorKind, string>> = {
   not_found: 'not_found_error',
   request_too_large: 'request_too_large',
   rate_limit: 'rate_limit_error',
-  timeout: 'api_error',
+  timeout: 'timeout_error',
   overloaded: 'overloaded_error',
   server: 'api_error',
 };

@@ -23,8 +23,7 @@ interface DecoderState {
   started: boolean;
   done: boolean;
   nextTool: number;
-  usage: JsonObject | undefined;
-  /** `totalTokenCount`/`candidatesTokenCount` of the last usage event, to skip unchanged repeats. */
+  /** Token counts of the last usage event, to skip unchanged repeats. */
   usageKey: string;
 }
 
@@ -32,7 +31,7 @@ interface DecoderState {
 export function createDecoder(options: DecoderOptions = {}): StreamDecoder {
   const sse = new SseDecoder(options.maxEventBytes === undefined ? {} : { maxEventBytes: options.maxEventBytes });
   const prefix = options.toolCallIdPrefix ?? 'call_';
-  const s: DecoderState = { started: false, done: false, nextTool: 0, usage: undefined, usageKey: '' };
+  const s: DecoderState = { started: false, done: false, nextTool: 0, usageKey: '' };
 
   function fail(out: IrStreamEvent[], message: string): void {
     out.push({ type: 'error', error: streamProtocolError(message) });
@@ -86,8 +85,19 @@ export function createDecoder(options: DecoderOptions = {}): StreamDecoder {
       if (typeof chunk['modelVersion'] === 'string') start.model = chunk['modelVersion'];
       out.push(start);
     }
+    // Usage first: each chunk's usageMetadata is a cumulative snapshot, and a client format that announces usage at
+    // the start of the message (Anthropic `message_start`) can then carry the prompt tokens.
+    const um = chunk['usageMetadata'];
     const cands = chunk['candidates'];
     const cand = Array.isArray(cands) ? cands[0] as unknown : undefined;
+    if (isRecord(um)) {
+      const key = `${String(um['totalTokenCount'])}/${String(um['candidatesTokenCount'])}/${String(um['cachedContentTokenCount'])}`;
+      const final = isRecord(cand) && typeof cand['finishReason'] === 'string';
+      if (key !== s.usageKey || final) {
+        s.usageKey = key;
+        out.push({ type: 'usage', usage: convertUsageToIr(um) });
+      }
+    }
     let finish: IrFinish | undefined;
     if (isRecord(cand)) {
       const content = cand['content'];
@@ -97,15 +107,6 @@ export function createDecoder(options: DecoderOptions = {}): StreamDecoder {
     } else {
       const fb = chunk['promptFeedback'];
       if (isRecord(fb) && typeof fb['blockReason'] === 'string') finish = mapBlockReasonToIr(fb['blockReason']);
-    }
-    const um = chunk['usageMetadata'];
-    if (isRecord(um)) {
-      s.usage = um;
-      const key = `${String(um['totalTokenCount'])}/${String(um['candidatesTokenCount'])}`;
-      if (key !== s.usageKey || finish) {
-        s.usageKey = key;
-        out.push({ type: 'usage', usage: convertUsageToIr(um) });
-      }
     }
     if (finish) {
       out.push({ type: 'finish', finish });
