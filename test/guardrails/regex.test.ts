@@ -106,18 +106,18 @@ test('constructs that need backtracking, and malformed patterns, are refused wit
 });
 
 test('a pattern whose automaton explodes on crafted text stays correct, and the work budget bounds it', () => {
-  // `x.{0,20}y` needs a DFA state per set of recent `x` positions: a random x/a mix overflows any cache.
+  // `x.{20}y` needs a DFA state per set of recent `x` positions: a random x/a mix overflows any cache.
   let seed = 12345;
   const rnd = (): number => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
   let text = '';
   while (text.length < 1 << 18) text += rnd() < 0.5 ? 'x' : 'a';
-  const m = new LinearMatcher([parseRegex('x.{0,20}y')]);
+  const m = new LinearMatcher([parseRegex('x.{20}y')]);
   const unlimited = { steps: Infinity };
   let t0 = performance.now();
   assert.equal(m.scan(text, unlimited), NO_MATCH);
   console.log(`cache-thrashing scan of ${text.length} chars: ${(performance.now() - t0).toFixed(1)} ms`);
-  assert.equal(m.scan(`${text}xaaay`, { steps: Infinity }), MATCHED);
-  assert.equal(m.scan(`${text}x${'a'.repeat(21)}y`, { steps: Infinity }), NO_MATCH);
+  assert.equal(m.scan(`${text}x${'a'.repeat(20)}y`, { steps: Infinity }), MATCHED);
+  assert.equal(m.scan(`${text}${'a'.repeat(25)}x${'a'.repeat(19)}y`, { steps: Infinity }), NO_MATCH);
   t0 = performance.now();
   assert.equal(m.scan(text, { steps: 10_000 }), OVER_BUDGET);
   console.log(`same scan with a 10k-step budget: ${(performance.now() - t0).toFixed(1)} ms`);
@@ -146,6 +146,27 @@ test('classic catastrophic patterns are linear: 1 MiB crafted prompts are checke
     console.log(`${p} on ${text.length} chars: ${ms.toFixed(1)} ms`);
     assert.equal(got, want, p);
   }
+});
+
+test('windowed patterns stay small: dominated repetition threads are pruned', () => {
+  // Without pruning, `x.{0,20}y` would need a state per subset of the last 20 positions (2^20).
+  const m = new LinearMatcher([parseRegex('x.{0,20}y')]);
+  assert.equal(m.complete, true);
+  assert.ok(m.stateCount < 200, `${m.stateCount} states`);
+  assert.equal(m.test('xaxxaxy'), true);
+  assert.equal(m.test(`x${'a'.repeat(20)}y`), true);
+  assert.equal(m.test(`x${'a'.repeat(21)}y`), false);
+  assert.equal(m.test(`x${'a'.repeat(5)}x${'a'.repeat(18)}y`), true);
+  const w = new LinearMatcher([parseRegex('(ignore|disregard).{0,50}(instructions|rules)')], 5000);
+  assert.equal(w.complete, true, 'the whole automaton fits in 5000 states');
+  assert.equal(w.test('please disregard all of the rules'), true);
+  assert.equal(w.test(`ignore ${'z'.repeat(50)} instructions`), false);
+  assert.equal(w.test(`ignore ignore ${'z'.repeat(40)} instructions`), true);
+  // Bounded repetition of a group: prefix ranks still count iterations correctly.
+  assert.equal(matches('(ab){2,3}c', 'ababc'), true);
+  assert.equal(matches('(ab){2,3}c', 'abc'), false);
+  assert.equal(matches('^(ab){0,2}c', 'abababc'), false);
+  assert.equal(matches('^(ab){0,2}c', 'ababc'), true);
 });
 
 test('non-ASCII text extends the alphabet at run time without losing matches', () => {

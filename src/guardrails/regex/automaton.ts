@@ -41,10 +41,11 @@ export const MAX_NFA_NODES = 4000;
 /** DFA states built eagerly when a matcher is created; the rest are built on demand. */
 export const WARM_STATES = 256;
 /**
- * DFA states kept per matcher (memory stays under about 1 MB); past this the cache is cleared and
- * rebuilt from the current state, as RE2 does. Still one pass, but each step may be a cache miss.
+ * DFA states kept per matcher (a few MB at most); past this the cache is cleared and rebuilt from
+ * the current state, as RE2 does. Ordinary prompts need far fewer: 1 MiB of prose against
+ * `(ignore|disregard).{0,50}(instructions|rules)` builds about 5,000.
  */
-const MAX_RUNTIME_STATES = 4096;
+const MAX_RUNTIME_STATES = 8192;
 /** Total NFA nodes in one matcher (a state key stores one UTF-16 unit per node id). */
 const MAX_TOTAL_NODES = 0xffff;
 
@@ -83,6 +84,16 @@ class Nfa {
   readonly arg: number[] = [];
   readonly out: number[] = [];
   readonly out2: number[] = [];
+  /**
+   * Dominance among the copies of a bounded repetition `x{m,n}`: nodes at the same offset in two
+   * optional copies share a key, and the copy with the lower rank (fewer iterations done) can do
+   * everything the other can, so for a yes/no answer the other thread is redundant. Pruning it keeps
+   * windowed patterns such as `ignore.{0,50}instructions` from building a DFA state per subset of
+   * recent trigger positions.
+   */
+  readonly domKey: number[] = [];
+  readonly domRank: number[] = [];
+  domKeys = 0;
   readonly sets: CharPred[] = [];
   readonly #setKeys = new Map<string, number>();
   readonly #setIds = new Map<CharPred, number>();
@@ -95,6 +106,8 @@ class Nfa {
     this.arg.push(arg);
     this.out.push(out);
     this.out2.push(out2);
+    this.domKey.push(-1);
+    this.domRank.push(0);
     return this.op.length - 1;
   }
 
@@ -140,7 +153,25 @@ class Nfa {
           cur = loop;
         } else {
           cur = next;
-          for (let i = node.min; i < node.max; i++) cur = this.emit(Op.Split, 0, this.#compile(node.node, cur), next);
+          const optional = node.max - node.min;
+          let base = -1;
+          let size = -1;
+          // Copies are compiled last-first; copy k in compile order is iteration `optional - 1 - k`.
+          for (let k = 0; k < optional; k++) {
+            const start = this.op.length;
+            cur = this.emit(Op.Split, 0, this.#compile(node.node, cur), next);
+            const end = this.op.length;
+            if (size < 0) {
+              size = end - start;
+              base = this.domKeys;
+              this.domKeys += size;
+            }
+            if (end - start !== size) continue;
+            for (let pc = start; pc < end; pc++) {
+              this.domKey[pc] = base + (pc - start);
+              this.domRank[pc] = optional - 1 - k;
+            }
+          }
         }
         for (let i = 0; i < node.min; i++) cur = this.#compile(node.node, cur);
         return cur;
@@ -189,6 +220,9 @@ export class LinearMatcher {
   #gen = 0;
   readonly #stack: number[] = [];
   readonly #chars: Int32Array;
+  /** Per dominance key: the generation it was last seen in, and the lowest rank seen then. */
+  readonly #domGen: Uint32Array;
+  readonly #domBest: Int32Array;
   /** Nodes visited by closures since the last scan started (charged to its budget). */
   #visits = 0;
   #resets = 0;
@@ -204,6 +238,8 @@ export class LinearMatcher {
     this.#starts = patterns.map((p, i) => this.#nfa.addPattern(p, i));
     this.#mark = new Uint32Array(this.#nfa.op.length);
     this.#chars = new Int32Array(this.#nfa.op.length);
+    this.#domGen = new Uint32Array(this.#nfa.domKeys);
+    this.#domBest = new Int32Array(this.#nfa.domKeys);
     for (let c = 0; c < 128; c++) this.#ascii[c] = this.#classify(c);
     for (const c of SAMPLE_CHARS) this.#charClass.set(c, this.#classify(c));
     this.#stride = this.#classMembers.length + 8;
@@ -421,7 +457,36 @@ export class LinearMatcher {
       mark[out] = gen;
       into[n++] = out;
     }
-    return n;
+    return this.#nfa.domKeys > 0 ? this.#prune(into, n, gen) : n;
+  }
+
+  /** Drop threads dominated by a lower-ranked copy of the same repetition (see `Nfa.domKey`). */
+  #prune(pcs: Int32Array, n: number, gen: number): number {
+    const { domKey, domRank } = this.#nfa;
+    const seen = this.#domGen;
+    const best = this.#domBest;
+    let any = false;
+    for (let j = 0; j < n; j++) {
+      const pc = pcs[j] as number;
+      const key = domKey[pc] as number;
+      if (key < 0) continue;
+      const rank = domRank[pc] as number;
+      if (seen[key] !== gen) {
+        seen[key] = gen;
+        best[key] = rank;
+      } else {
+        any = true;
+        if (rank < (best[key] as number)) best[key] = rank;
+      }
+    }
+    if (!any) return n;
+    let kept = 0;
+    for (let j = 0; j < n; j++) {
+      const pc = pcs[j] as number;
+      const key = domKey[pc] as number;
+      if (key < 0 || domRank[pc] === best[key]) pcs[kept++] = pc;
+    }
+    return kept;
   }
 
   /** Compute, cache and return the transition; MATCH; or `-(id + 3)` after a cache reset. */
