@@ -238,7 +238,8 @@ return out
 
 /**
  * KEYS: res, resIndex, audit, auditSeq.
- * ARGV: now|-1, requestId, mode c|r, tokens, micros, rateTokens|-1, refund 1|0, auditJson|'', auditTs|-1.
+ * ARGV: now|-1, requestId, mode c|r, tokens, micros, rateTokens|-1, refund 1|0, auditJson|'', auditTs|-1,
+ * auditOnlyIfClosed 1|0 (a retry whose first attempt may have run must not log twice).
  * Returns {closed 1|0, auditId|0, auditTs}.
  */
 export const CLOSE_LUA = `${COMMON}
@@ -246,7 +247,7 @@ local now = now_ms(tonumber(ARGV[1]))
 local closed = close(KEYS[1], KEYS[2], ARGV[2], ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5]),
   tonumber(ARGV[6]), ARGV[7] == '1', now)
 local id, ts = 0, now
-if ARGV[8] ~= '' then
+if ARGV[8] ~= '' and (closed or ARGV[10] ~= '1') then
   if tonumber(ARGV[9]) >= 0 then ts = tonumber(ARGV[9]) end
   id = append_audit(KEYS[3], KEYS[4], ARGV[8], ts)
 end

@@ -23,7 +23,14 @@ export const REDIS_SCRIPTS = [ADMIT, CLOSE, REAP, AUDIT_APPEND, AUDIT_PRUNE];
 /** The layout version written under `<tag>:schema`. */
 export const REDIS_SCHEMA_VERSION = 1;
 const REAP_CHUNK = 500;
-const MAX_ORPHANS = 10_000;
+const MAX_PENDING = 10_000;
+
+/** A settle/release as sent to the close script: mode tuple (c|r, tokens, micros, rateTokens|-1, refund 1|0), audit. */
+interface CloseArgs {
+  mode: [string, number, number, number, number];
+  auditJson: string;
+  auditTs: number;
+}
 
 /** Options for {@link openRedisStore}. */
 export interface RedisStoreOptions extends RedisConnectionOptions {
@@ -70,8 +77,12 @@ export class RedisStore implements Store {
   readonly #conn: RedisConnection;
   readonly #k: RedisKeys;
   readonly #clock: (() => number) | undefined;
-  /** Admissions whose outcome is unknown (connection lost or timed out); released once Redis answers again. */
-  readonly #orphans = new Set<string>();
+  /**
+   * Closes to (re)apply once Redis answers: settlements and releases that failed (not sent, or sent with the
+   * reply lost), and admissions whose reply was lost (released). Reservations are idempotent by request id, so
+   * a retry applies at most once; its audit record is only written if the reservation was still open.
+   */
+  readonly #pending = new Map<string, CloseArgs>();
   /** Settles once the scripts are loaded on the server. */
   readonly ready: Promise<void>;
 
@@ -81,7 +92,7 @@ export class RedisStore implements Store {
     this.#clock = clock;
     this.ready = this.#loadScripts();
     conn.onReady(() => {
-      void this.#loadScripts().then(() => this.#releaseOrphans());
+      void this.#loadScripts().then(() => this.#retryPending());
     });
   }
 
@@ -118,7 +129,9 @@ export class RedisStore implements Store {
     } catch (err) {
       // The script may have run even though its reply was lost: release it once Redis answers again.
       // (A rejection with no cause came from the fail-fast gate: nothing was sent.)
-      if (err instanceof StoreUnavailableError && err.cause !== undefined) this.#orphan(a.requestId);
+      if (err instanceof StoreUnavailableError && err.cause !== undefined) {
+        this.#defer(a.requestId, { mode: ['r', 0, 0, -1, 1], auditJson: '', auditTs: -1 });
+      }
       throw err;
     }
     return parseAdmitReply(reply, a);
@@ -244,18 +257,47 @@ export class RedisStore implements Store {
   }
 
   async #close(
-    requestId: string, mode: [string, number, number, number, number], done: 'committed' | 'released',
-    audit: AuditInput | undefined,
+    requestId: string, mode: CloseArgs['mode'], done: 'committed' | 'released', audit: AuditInput | undefined,
   ): Promise<SettleResult> {
     checkId('requestId', requestId);
     if (audit) checkAuditInput(audit);
-    const k = this.#k;
-    const auditJson = audit ? JSON.stringify({ kind: audit.kind, payload: audit.payload }) : '';
-    const [closed, id, ts] = await this.#conn.run(CLOSE, [k.reservation(requestId), k.reservations, k.audit, k.auditSeq],
-      [this.#now(), requestId, ...mode, auditJson, audit?.tsMs ?? -1]) as [number, number, number];
-    this.#orphans.delete(requestId);
+    const args: CloseArgs = {
+      mode, auditJson: audit ? JSON.stringify({ kind: audit.kind, payload: audit.payload }) : '', auditTs: audit?.tsMs ?? -1,
+    };
+    let reply: [number, number, number];
+    try {
+      reply = await this.#runClose(requestId, args, false);
+    } catch (err) {
+      // Applied later (at most once) when Redis answers again; the caller still learns it failed now.
+      if (err instanceof StoreUnavailableError) this.#defer(requestId, args);
+      throw err;
+    }
+    const [closed, id, ts] = reply;
     const outcome = closed === 1 ? done : 'not_found';
     return audit ? { outcome, audit: { id, tsMs: ts, kind: audit.kind, payload: structuredClone(audit.payload) } } : { outcome };
+  }
+
+  async #runClose(requestId: string, a: CloseArgs, retry: boolean): Promise<[number, number, number]> {
+    const k = this.#k;
+    const reply = await this.#conn.run(CLOSE, [k.reservation(requestId), k.reservations, k.audit, k.auditSeq],
+      [this.#now(), requestId, ...a.mode, a.auditJson, a.auditTs, retry ? 1 : 0]) as [number, number, number];
+    this.#pending.delete(requestId);
+    return reply;
+  }
+
+  #defer(requestId: string, args: CloseArgs): void {
+    if (this.#pending.size < MAX_PENDING || this.#pending.has(requestId)) this.#pending.set(requestId, args);
+    void this.#retryPending();
+  }
+
+  async #retryPending(): Promise<void> {
+    for (const [id, args] of [...this.#pending]) {
+      try {
+        await this.#runClose(id, args, true);
+      } catch {
+        return; // still down; the next 'ready' retries
+      }
+    }
   }
 
   async #multi(build: (m: ChainableCommander) => void): Promise<void> {
@@ -267,22 +309,6 @@ export class RedisStore implements Store {
       const failed = results?.find(([err]) => err !== null);
       if (results === null || failed) throw failed?.[0] ?? new Error('transaction aborted');
     });
-  }
-
-  #orphan(requestId: string): void {
-    if (this.#orphans.size < MAX_ORPHANS) this.#orphans.add(requestId);
-    void this.#releaseOrphans();
-  }
-
-  async #releaseOrphans(): Promise<void> {
-    for (const id of [...this.#orphans]) {
-      try {
-        await this.release(id);
-        this.#orphans.delete(id);
-      } catch {
-        return; // still down; the next 'ready' retries
-      }
-    }
   }
 
   /** The clock argument for scripts: -1 lets the server use `TIME`. */

@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { StoreUnavailableError } from '../../src/store/errors.js';
 import { openRedisStore, type RedisStore } from '../../src/store/redis.js';
@@ -12,8 +15,8 @@ after(async () => {
   for (const s of servers) await killHard(s);
 });
 
-async function server(port: number): Promise<ChildProcess> {
-  const s = await startRedisServer(port);
+async function server(port: number, extraArgs: readonly string[] = []): Promise<ChildProcess> {
+  const s = await startRedisServer(port, extraArgs);
   servers.add(s);
   s.once('exit', () => servers.delete(s));
   return s;
@@ -89,6 +92,31 @@ describeUnlessSkipped('Redis outages', skip, () => {
     }
   });
 
+  test('a settlement that fails while Redis is down is applied exactly once when it returns', { timeout: 60_000 }, async () => {
+    const port = await freePort();
+    const dir = mkdtempSync(join(tmpdir(), 'ditto-redis-aof-'));
+    const persist = ['--dir', dir, '--appendonly', 'yes', '--appendfsync', 'always'];
+    let srv = await server(port, persist);
+    const store = await openRedisStore(`redis://127.0.0.1:${port}`, { prefix: 'pending' });
+    try {
+      assert.equal((await store.admit(req('open'))).allowed, true);
+      const exited = new Promise((resolve) => srv.once('exit', resolve));
+      srv.kill('SIGTERM'); // graceful: the data survives the restart
+      await exited;
+      await unavailableWithin(store.settle('open', { tokens: 7, micros: 0 }, { audit: { kind: 'proxy', payload: { request_id: 'open' } } }), 5_000);
+      srv = await server(port, persist);
+      await eventually(async () => assert.deepEqual(await store.listReservations(), []), 20_000);
+      const [row] = await store.listLedgers({ scopes: ['k'] });
+      assert.deepEqual([row?.spentTokens, row?.reservedTokens], [7, 0]);
+      const audit = await store.queryAudit({ limit: 10 });
+      assert.deepEqual(audit.map((r) => r.payload.request_id), ['open']);
+    } finally {
+      await store.close();
+      await killHard(srv);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test('frozen server: a command times out as StoreUnavailableError; the lost admission is released afterwards', { timeout: 60_000 }, async () => {
     const port = await freePort();
     const srv = await server(port);
@@ -102,6 +130,17 @@ describeUnlessSkipped('Redis outages', skip, () => {
       const [row] = await store.listLedgers({ scopes: ['k'] });
       assert.equal(row?.reservedTokens, 0);
       assert.equal((await store.settle('lost', { tokens: 5, micros: 0 })).outcome, 'not_found');
+
+      // A settlement whose reply is lost ran once; the store's retry finds it closed and logs nothing more.
+      assert.equal((await store.admit(req('slow'))).allowed, true);
+      srv.kill('SIGSTOP');
+      await unavailableWithin(store.settle('slow', { tokens: 9, micros: 0 }, { audit: { kind: 'proxy', payload: { request_id: 'slow' } } }), 5_000);
+      srv.kill('SIGCONT');
+      await eventually(async () => assert.deepEqual(await store.listReservations(), []), 20_000);
+      await store.ping();
+      const [after] = await store.listLedgers({ scopes: ['k'] });
+      assert.deepEqual([after?.spentTokens, after?.reservedTokens], [9, 0]);
+      assert.deepEqual((await store.queryAudit({ limit: 10 })).map((r) => r.payload.request_id), ['slow']);
     } finally {
       srv.kill('SIGCONT');
       await store.close();

@@ -82,9 +82,13 @@ export async function freePort(): Promise<number> {
   return addr.port;
 }
 
-/** A redis-server this test owns: no persistence, bound to 127.0.0.1:port. Resolves once it accepts connections. */
-export async function startRedisServer(port: number): Promise<ChildProcess> {
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+/**
+ * A redis-server this test owns, bound to 127.0.0.1:port, without persistence unless `extraArgs` turn it on
+ * (later flags win). Resolves once it accepts connections.
+ */
+export async function startRedisServer(port: number, extraArgs: readonly string[] = []): Promise<ChildProcess> {
+  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...extraArgs];
+  const child = spawn('redis-server', args, {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
