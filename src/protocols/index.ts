@@ -17,7 +17,7 @@ import * as openaiErrors from './openai/errors.js';
 import * as openaiRequest from './openai/request.js';
 import * as openaiResponse from './openai/response.js';
 import * as openaiStream from './openai/stream.js';
-import type { JsonObject } from './util.js';
+import { compact, type JsonObject } from './util.js';
 
 /** What a request decoder needs beyond the body (Gemini carries model and streaming in the URL). */
 export interface RequestDecodeContext {
@@ -31,6 +31,8 @@ export interface RequestEncodeOptions {
   model?: string;
   /** Anthropic: `max_tokens` when the client sent none. */
   defaultMaxTokens?: number;
+  /** OpenAI: text-only user turns as parts (default) or one string (see `openai/request.ts`). */
+  textContent?: 'parts' | 'string';
 }
 
 /** Everything one wire format offers. All functions are pure; the ones that parse throw `TranslationError`. */
@@ -52,7 +54,7 @@ export const PROTOCOLS: Readonly<Record<ProtocolId, ProtocolAdapter>> = {
   openai: {
     id: 'openai',
     requestToIr: (body) => openaiRequest.toIr(body),
-    requestFromIr: (ir, o = {}) => openaiRequest.fromIr(ir, o.model === undefined ? {} : { model: o.model }),
+    requestFromIr: (ir, o = {}) => openaiRequest.fromIr(ir, compact({ model: o.model, textContent: o.textContent })),
     responseToIr: (body) => openaiResponse.toIr(body),
     responseFromIr: openaiResponse.fromIr,
     createStreamDecoder: openaiStream.createDecoder,

@@ -147,3 +147,13 @@ test('stream usage: openai upstream requests always ask for usage; the client fl
   const ir = PROTOCOLS.openai.requestToIr({ model: 'm', messages: [{ role: 'user', content: 'x' }], stream: true }).value;
   assert.equal(ir.streamIncludeUsage, undefined);
 });
+
+test('openai user content: parts by default (CONTRACT §3.7), one string on request (§3.8), parts whenever non-text', () => {
+  const ir = PROTOCOLS.gemini.requestToIr({ contents: [{ role: 'user', parts: [{ text: 'Tell me ' }, { text: 'a joke.' }, { text: '' }] }] }, { model: 'g', stream: false }).value;
+  const parts = PROTOCOLS.openai.requestFromIr(ir).value['messages'];
+  assert.deepEqual(parts, [{ role: 'user', content: [{ type: 'text', text: 'Tell me ' }, { type: 'text', text: 'a joke.' }] }]);
+  const flat = PROTOCOLS.openai.requestFromIr(ir, { textContent: 'string' }).value['messages'];
+  assert.deepEqual(flat, [{ role: 'user', content: 'Tell me a joke.' }]);
+  const img = { ...base, messages: [{ role: 'user' as const, content: [{ type: 'text' as const, text: 'x' }, { type: 'image' as const, source: { kind: 'url' as const, url: 'https://x/y.png' } }] }] };
+  assert.ok(Array.isArray((PROTOCOLS.openai.requestFromIr(img, { textContent: 'string' }).value['messages'] as Array<{ content: unknown }>)[0]?.content));
+});

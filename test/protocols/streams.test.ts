@@ -169,3 +169,17 @@ test('the OpenAI encoder emits the usage chunk only when the client asked for it
   assert.doesNotMatch(without, /"usage"/);
   assert.ok(without.endsWith('data: [DONE]\n\n') && withUsage.endsWith('data: [DONE]\n\n'));
 });
+
+test('openai decoder: tool calls without an index (some compatible servers) are told apart by id', () => {
+  const chunk = (delta: unknown, finish: string | null = null): string =>
+    `data: ${JSON.stringify({ id: 'c', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
+  const body = chunk({ tool_calls: [{ id: 'a', type: 'function', function: { name: 'f', arguments: '{"x":' } }] })
+    + chunk({ tool_calls: [{ function: { arguments: '1}' } }] })
+    + chunk({ tool_calls: [{ id: 'b', type: 'function', function: { name: 'g', arguments: '{}' } }] })
+    + chunk({}, 'tool_calls') + 'data: [DONE]\n\n';
+  const events = decode('openai', [enc.encode(body)]);
+  assert.deepEqual(summary(events), {
+    text: '', thinking: '', end: { finish: 'tool_calls' }, usage: undefined,
+    toolCalls: [{ id: 'a', name: 'f', args: { x: 1 } }, { id: 'b', name: 'g', args: {} }],
+  });
+});

@@ -172,6 +172,11 @@ function assistantParts(m: Extract<Message, { role: 'assistant' }>): IrAssistant
 export interface FromIrOptions {
   /** Upstream model name (after `model_map`); defaults to `ir.model`. */
   model?: string;
+  /**
+   * How a user turn made only of text is written: as content parts (default; CONTRACT §3.7 for Anthropic clients) or
+   * as one concatenated string (CONTRACT §3.8 for Gemini clients). Turns with images or files are always parts.
+   */
+  textContent?: 'parts' | 'string';
 }
 
 /** Renders the IR as an OpenAI request body. Throws {@link TranslationError} for what OpenAI cannot express. */
@@ -185,7 +190,12 @@ export function fromIr(ir: IrRequest, options: FromIrOptions = {}): Converted<Js
         messages.push({ role: 'system', content: systemContent(m.content, w) });
         break;
       case 'user':
-        messages.push({ role: 'user', content: m.content.map((p) => userPartOut(p, w)) });
+        if (options.textContent === 'string' && m.content.every((p) => p.type === 'text')) {
+          for (const p of m.content) if (p.type === 'text' && p.cacheControl) w.add('cache_control: openai has no cache_control, dropped');
+          messages.push({ role: 'user', content: m.content.map((p) => p.type === 'text' ? p.text : '').join('') });
+        } else {
+          messages.push({ role: 'user', content: m.content.map((p) => userPartOut(p, w)) });
+        }
         break;
       case 'assistant':
         messages.push(assistantOut(m.content, w));

@@ -57,14 +57,24 @@ export function createDecoder(options: DecoderOptions = {}): StreamDecoder {
     s.done = true;
   }
 
-  function toolDelta(out: IrStreamEvent[], d: JsonObject): void {
-    const idx = typeof d['index'] === 'number' ? d['index'] : 0;
-    let t = s.tools.get(idx);
+  /** The state for a `tool_calls` delta: by `index`; without one (some compatible servers), by id, else the latest. */
+  function toolFor(d: JsonObject): ToolState {
+    const id = typeof d['id'] === 'string' && d['id'] !== '' ? d['id'] : undefined;
+    let key: number;
+    if (typeof d['index'] === 'number') key = d['index'];
+    else if (id !== undefined) key = [...s.tools].find(([, t]) => t.id === id)?.[0] ?? -1 - s.tools.size;
+    else key = [...s.tools.keys()].pop() ?? 0;
+    let t = s.tools.get(key);
     if (!t) {
       t = { irIndex: s.nextTool++, id: undefined, name: undefined, pendingArgs: '', started: false };
-      s.tools.set(idx, t);
+      s.tools.set(key, t);
     }
-    if (typeof d['id'] === 'string' && d['id'] !== '') t.id ??= d['id'];
+    if (id !== undefined) t.id ??= id;
+    return t;
+  }
+
+  function toolDelta(out: IrStreamEvent[], d: JsonObject): void {
+    const t = toolFor(d);
     const fn = d['function'];
     let args = '';
     if (isRecord(fn)) {
