@@ -100,23 +100,22 @@ export function checkGuardrails(g: CompiledGuardrails, f: GuardrailFacts): Guard
   if (text.length === 0) return undefined;
   // One automaton pass answers "anything at all?"; only then find which rule, in order.
   const any = g.combined?.scan(text, { steps: PREPASS_BUDGET_STEPS }) ?? OVER_BUDGET;
-  if (any !== NO_MATCH) {
-    for (const p of g.phrases) if (text.includes(p.lower)) return reject(`banned_phrase:${p.raw}`);
-    // Fail closed: text that exhausts the budget is refused rather than let through unchecked.
-    const budget: ScanBudget = { steps: CHECK_BUDGET_STEPS };
-    const scan = (m: LinearMatcher, reason: string): GuardrailRejection | undefined => {
-      const r = m.scan(text, budget);
-      return r === NO_MATCH ? undefined : reject(r === MATCHED ? reason : INSPECTION_LIMIT);
-    };
-    for (const r of g.regexes) {
-      const hit = scan(r.matcher, `banned_regex:${r.raw}`);
-      if (hit !== undefined) return hit;
-    }
-    if (g.blockPii) {
-      const pii = piiRegexMatchers();
-      const hit = scan(pii.email, 'pii:email') ?? scan(pii.ssn, 'pii:ssn');
-      if (hit !== undefined) return hit;
-    }
+  if (any === NO_MATCH) return undefined;
+  for (const p of g.phrases) if (text.includes(p.lower)) return reject(`banned_phrase:${p.raw}`);
+  // Fail closed: text that exhausts the budget is refused rather than let through unchecked.
+  const budget: ScanBudget = { steps: CHECK_BUDGET_STEPS };
+  const scan = (m: LinearMatcher, reason: string): GuardrailRejection | undefined => {
+    const r = m.scan(text, budget);
+    return r === NO_MATCH ? undefined : reject(r === MATCHED ? reason : INSPECTION_LIMIT);
+  };
+  for (const r of g.regexes) {
+    const hit = scan(r.matcher, `banned_regex:${r.raw}`);
+    if (hit !== undefined) return hit;
+  }
+  if (g.blockPii) {
+    const pii = piiRegexMatchers();
+    const hit = scan(pii.email, 'pii:email') ?? scan(pii.ssn, 'pii:ssn');
+    if (hit !== undefined) return hit;
   }
   if (g.blockPii && containsCardNumber(text)) return reject('pii:card');
   return undefined;

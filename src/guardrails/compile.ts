@@ -1,5 +1,5 @@
 import type { GuardrailsConfig } from '../config/schema.js';
-import { EMAIL_PATTERN, SSN_PATTERN } from './pii.js';
+import { CARD_PREFILTER_PATTERN, EMAIL_PATTERN, SSN_PATTERN } from './pii.js';
 import { LinearMatcher, RegexTooComplexError } from './regex/automaton.js';
 import { literalString, parseRegex, RegexSyntaxError, type RegexNode } from './regex/parse.js';
 
@@ -20,7 +20,10 @@ export interface CompiledGuardrails {
   readonly phrases: readonly { readonly raw: string; readonly lower: string }[];
   readonly regexes: readonly { readonly raw: string; readonly matcher: LinearMatcher }[];
   readonly blockPii: boolean;
-  /** One automaton over every phrase, regex and PII pattern: a single pass in the common (pass) case. */
+  /**
+   * One automaton over every phrase, regex and PII pattern (plus the card prefilter): a single pass
+   * answers the common case, "nothing here".
+   */
   readonly combined: LinearMatcher | undefined;
   /** True when any text rule is on (the prompt text must be extracted). */
   readonly hasTextRules: boolean;
@@ -82,9 +85,9 @@ function cachedMatcher(key: string, build: () => LinearMatcher): LinearMatcher {
 let piiNodes: readonly RegexNode[] | undefined;
 let piiMatchers: { email: LinearMatcher; ssn: LinearMatcher } | undefined;
 
-/** The contract's email and SSN patterns, parsed once per process. */
+/** The contract's email and SSN patterns and the card prefilter, parsed once per process. */
 function piiPatterns(): readonly RegexNode[] {
-  piiNodes ??= [parseRegex(EMAIL_PATTERN), parseRegex(SSN_PATTERN)];
+  piiNodes ??= [parseRegex(EMAIL_PATTERN), parseRegex(SSN_PATTERN), parseRegex(CARD_PREFILTER_PATTERN)];
   return piiNodes;
 }
 

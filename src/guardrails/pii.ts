@@ -9,6 +9,13 @@ export const EMAIL_PATTERN = String.raw`\b[A-Z0-9._%+-]+@[A-Z0-9.-]+\.[A-Z]{2,}\
 /** CONTRACT §2.3. */
 export const SSN_PATTERN = String.raw`\b\d{3}-\d{2}-\d{4}\b`;
 
+/**
+ * A necessary condition for {@link containsCardNumber}: 13 ASCII digits with at most one space or
+ * dash between neighbours. It joins the combined automaton pass, so a prompt without such a run
+ * (nearly all of them) never pays for the card scan.
+ */
+export const CARD_PREFILTER_PATTERN = '[0-9](?:[ -]?[0-9]){12}';
+
 const isDigit = (c: number): boolean => c >= 48 && c <= 57;
 /** ASCII letter, digit or underscore: a number glued to one of these is an identifier, not a card. */
 const isWordish = (c: number): boolean => isDigit(c) || (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95;
