@@ -31,6 +31,8 @@ export async function startGateway(config: ConfigFile, options: CliOptions, logg
     active++;
     res.once('close', () => {
       if (--active === 0 && idle) idle();
+      // While draining, a keep-alive connection whose response just ended must not take new requests.
+      else if (gw.draining) setImmediate(() => server.closeIdleConnections());
     });
     if (gw.draining) res.shouldKeepAlive = false;
     handler(req, res);

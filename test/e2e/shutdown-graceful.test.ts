@@ -121,7 +121,7 @@ function stop(cli: Cli): void {
   if (cli.child.exitCode === null && cli.child.signalCode === null) cli.child.kill('SIGKILL');
 }
 
-test('SIGTERM: new connections are refused, the open stream completes, exit 0', async () => {
+test('SIGTERM: new connections are refused, the open stream completes, exit 0', { timeout: 60_000 }, async () => {
   const cli = await startCli(20);
   try {
     const g = gate();
@@ -140,7 +140,7 @@ test('SIGTERM: new connections are refused, the open stream completes, exit 0', 
   }
 });
 
-test('a stream longer than the grace period is cut at the deadline and the process still exits 0', async () => {
+test('a stream longer than the grace period is cut at the deadline and the process still exits 0', { timeout: 60_000 }, async () => {
   const cli = await startCli(1);
   try {
     const s = await openStream(cli.port, 'endless-1');

@@ -57,7 +57,7 @@ function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }
 
-test('SSE is relayed chunk by chunk: chunk 2 is only written after the client received chunk 1', async () => {
+test('SSE is relayed chunk by chunk: chunk 2 is only written after the client received chunk 1', { timeout: 60_000 }, async () => {
   const clientGotFirst = gate();
   fleet.behave('sse', async (_q, res) => {
     res.writeHead(200, { 'content-type': 'text/event-stream' });
@@ -88,7 +88,7 @@ test('SSE is relayed chunk by chunk: chunk 2 is only written after the client re
   assert.ok(sawFirstAlone);
 });
 
-test('the openai SDK streams a chat completion end to end', async () => {
+test('the openai SDK streams a chat completion end to end', { timeout: 60_000 }, async () => {
   fleet.behave('sse', async (_q, res) => {
     res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8' });
     for (const part of ['Hel', 'lo', ', ', 'world']) {
@@ -112,7 +112,7 @@ test('the openai SDK streams a chat completion end to end', async () => {
   assert.equal((JSON.parse(seen.body.toString()) as { stream: boolean }).stream, true);
 });
 
-test('a client disconnect mid-stream aborts the upstream request', async (t) => {
+test('a client disconnect mid-stream aborts the upstream request', { timeout: 60_000 }, async (t) => {
   let upstreamClosedAt = 0;
   fleet.behave('sse', (_q, res) => {
     res.on('close', () => { upstreamClosedAt = performance.now(); });
@@ -137,7 +137,7 @@ test('a client disconnect mid-stream aborts the upstream request', async (t) => 
   assert.equal(ev?.payload['outcome'], 'client_aborted');
 });
 
-test('an upstream failure at an event boundary ends the stream with an error the SDK throws', async () => {
+test('an upstream failure at an event boundary ends the stream with an error the SDK throws', { timeout: 60_000 }, async () => {
   const clientGotFirst = gate();
   fleet.behave('sse', async (_q, res) => {
     res.writeHead(200, { 'content-type': 'text/event-stream' });
@@ -165,7 +165,7 @@ test('an upstream failure at an event boundary ends the stream with an error the
   assert.equal(ev?.payload['outcome'], 'upstream_failed_midstream');
 });
 
-test('an upstream failure inside an event cuts the client connection (no spliced JSON, no hang)', async () => {
+test('an upstream failure inside an event cuts the client connection (no spliced JSON, no hang)', { timeout: 60_000 }, async () => {
   const clientGotFirst = gate();
   fleet.behave('sse', async (_q, res) => {
     res.writeHead(200, { 'content-type': 'text/event-stream' });
@@ -186,7 +186,7 @@ test('an upstream failure inside an event cuts the client connection (no spliced
   assert.deepEqual(got, ['one']);
 });
 
-test('write backpressure: a client that stops reading pauses the upstream; memory stays bounded', async (t) => {
+test('write backpressure: a client that stops reading pauses the upstream; memory stays bounded', { timeout: 60_000 }, async (t) => {
   const CHUNK = Buffer.from(`data: ${'x'.repeat(64 * 1024 - 8)}\n\n`);
   const COUNT = 1536; // 96 MiB in total
   const total = CHUNK.length * COUNT;
