@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import type { CliOptions } from '../../src/cli/args.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { chatCompletion, sendJson } from '../helpers/upstream.js';
-import { chat, closedPort, KEY, sleep, startFleet, type Fleet } from './routing-support.js';
+import { chat, closedPort, eventFor, KEY, sleep, startFleet, type Fleet } from './routing-support.js';
 
 // Circuit breaker (CONTRACT §4.5): opens after N consecutive counted failures, skips the backend
 // without calling it for the cooldown, then tries it again (success closes, failure re-opens).
@@ -31,9 +31,9 @@ async function pair(primary: Record<string, unknown>, backup: string, options: P
   }, { circuitBreaker: true, ...options });
 }
 
-/** Which backends a request attempted, from its final log event. */
-function attempted(gw: TestGateway, id: string): unknown {
-  return gw.events().find((e) => (e.event === 'proxy.response' || e.event === 'proxy.error') && e.payload['request_id'] === id)?.payload['attempted_backends'];
+/** Which backends a request attempted, from its access log event. */
+async function attempted(gw: TestGateway, id: string): Promise<unknown> {
+  return (await eventFor(gw, 'proxy.response', id)).payload['attempted_backends'];
 }
 
 test('opens after N consecutive failures, skips without calling, recovers after the cooldown', async () => {
@@ -57,7 +57,7 @@ test('opens after N consecutive failures, skips without calling, recovers after 
       assert.equal(r.headers.get('x-ditto-backend'), 'backup1');
     }
     assert.equal(hits(), 2, 'an open breaker does not call the backend');
-    assert.deepEqual(attempted(gw, 'cb-3'), ['backup1']);
+    assert.deepEqual(await attempted(gw, 'cb-3'), ['backup1']);
 
     // After the cooldown the backend is tried again; one failure re-opens it at once.
     await sleep(1200);
@@ -117,9 +117,9 @@ test('network errors count unless --proxy-cb-no-network-errors', async () => {
       const r = await chat(counted, 'm', { 'x-request-id': id });
       assert.equal(r.headers.get('x-ditto-backend'), 'backup3');
     }
-    assert.deepEqual(attempted(counted, 'net-1'), ['deadcb', 'backup3']);
-    assert.deepEqual(attempted(counted, 'net-2'), ['backup3']);
-    assert.deepEqual(attempted(counted, 'net-3'), ['backup3']);
+    assert.deepEqual(await attempted(counted, 'net-1'), ['deadcb', 'backup3']);
+    assert.deepEqual(await attempted(counted, 'net-2'), ['backup3']);
+    assert.deepEqual(await attempted(counted, 'net-3'), ['backup3']);
   } finally {
     await counted.close();
   }
@@ -127,7 +127,7 @@ test('network errors count unless --proxy-cb-no-network-errors', async () => {
   try {
     for (const id of ['nonet-1', 'nonet-2']) {
       await chat(ignored, 'm', { 'x-request-id': id });
-      assert.deepEqual(attempted(ignored, id), ['deadcb', 'backup3']);
+      assert.deepEqual(await attempted(ignored, id), ['deadcb', 'backup3']);
     }
   } finally {
     await ignored.close();

@@ -4,7 +4,7 @@ import type { CliOptions } from '../../src/cli/args.js';
 import { orderCandidates } from '../../src/routing/router.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { sendJson } from '../helpers/upstream.js';
-import { chat, closedPort, gate, idForPrimary, KEY, startFleet, until, type Fleet } from './routing-support.js';
+import { chat, closedPort, eventFor, gate, idForPrimary, KEY, startFleet, until, type Fleet } from './routing-support.js';
 
 // Moving on (CONTRACT §4.5, §4.6): network errors, timeouts, statuses, the safety guard, attempt caps
 // and per-backend in-flight caps, against real mock upstreams and a closed port.
@@ -89,8 +89,8 @@ test('network errors on every candidate: 502 backend_error after trying each onc
     assert.equal(r.status, 502);
     assert.equal(r.json().error?.code, 'backend_error');
     assert.equal(r.headers.get('x-ditto-backend'), null);
-    const done = gw.events().find((e) => e.event === 'proxy.error' && e.payload['request_id'] === 'all-dead');
-    assert.deepEqual(done?.payload['attempted_backends'], orderCandidates(cands, 'all-dead'));
+    const done = await eventFor(gw, 'proxy.error', 'all-dead');
+    assert.deepEqual(done.payload['attempted_backends'], orderCandidates(cands, 'all-dead'));
     // With a client x-request-id the guard is not involved: two retry events, the last one final.
     const routing = gw.events().filter((e) => e.event.startsWith('proxy.') && e.payload['request_id'] === 'all-dead' && 'failure_kind' in e.payload);
     assert.deepEqual(routing.map((e) => [e.event, e.payload['action'], e.payload['will_attempt_next_backend']]), [

@@ -112,3 +112,16 @@ export function gate(): { wait: () => Promise<void>; open: () => void } {
   const p = new Promise<void>((resolve) => { open = resolve; });
   return { wait: () => p, open };
 }
+
+/** A gateway log event. */
+export type LogEvent = ReturnType<TestGateway['events']>[number];
+
+/**
+ * The first log event named `name` for request `id`, waiting for it: the access event is written by a
+ * finalizer when the response closes, which can be after the client already has the whole response.
+ */
+export async function eventFor(gw: TestGateway, name: string, id: string | null, timeoutMs = 5000): Promise<LogEvent> {
+  const find = (): LogEvent | undefined => gw.events().find((e) => e.event === name && e.payload['request_id'] === id);
+  await until(() => find() !== undefined, timeoutMs, `${name} for ${id}`);
+  return find() as LogEvent;
+}

@@ -5,7 +5,7 @@ import { once } from 'node:events';
 import OpenAI from 'openai';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import type { SeenRequest } from '../helpers/upstream.js';
-import { gate, KEY, startFleet, TOKEN, until, type Fleet } from './routing-support.js';
+import { eventFor, gate, KEY, startFleet, TOKEN, until, type Fleet } from './routing-support.js';
 
 // Streaming relay (CONTRACT §4.6, STYLE §3.4 item 11): chunk by chunk as it arrives, client close
 // aborts upstream, upstream failure ends the client stream, write backpressure reaches upstream.
@@ -132,9 +132,8 @@ test('a client disconnect mid-stream aborts the upstream request', { timeout: 60
   assert.ok(ms < 1000, `upstream closed after ${ms} ms`);
   assert.equal(fleet.hits('sse').at(-1)?.aborted, true);
   assert.equal(fleet.hits('sse').length, hits, 'no second attempt after a client abort');
-  await until(() => gw.events().some((e) => e.event === 'proxy.response' && e.payload['request_id'] === 'disconnect-1'), 5_000, 'the access event');
-  const ev = gw.events().find((e) => e.event === 'proxy.response' && e.payload['request_id'] === 'disconnect-1');
-  assert.equal(ev?.payload['outcome'], 'client_aborted');
+  const ev = await eventFor(gw, 'proxy.response', 'disconnect-1');
+  assert.equal(ev.payload['outcome'], 'client_aborted');
 });
 
 test('an upstream failure at an event boundary ends the stream with an error the SDK throws', { timeout: 60_000 }, async () => {
@@ -160,9 +159,8 @@ test('an upstream failure at an event boundary ends the stream with an error the
     return true;
   }), 15_000, 'the SDK stream hung after the upstream failed');
   assert.deepEqual(got, ['partial answer']);
-  await until(() => gw.events().some((e) => e.event === 'proxy.response' && e.payload['request_id'] === 'midfail-1'), 5_000, 'the access event');
-  const ev = gw.events().find((e) => e.event === 'proxy.response' && e.payload['request_id'] === 'midfail-1');
-  assert.equal(ev?.payload['outcome'], 'upstream_failed_midstream');
+  const ev = await eventFor(gw, 'proxy.response', 'midfail-1');
+  assert.equal(ev.payload['outcome'], 'upstream_failed_midstream');
 });
 
 test('an upstream failure inside an event cuts the client connection (no spliced JSON, no hang)', { timeout: 60_000 }, async () => {
