@@ -1,5 +1,6 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { request } from 'node:http';
 import type { CliOptions } from '../../src/cli/args.js';
 import { orderCandidates } from '../../src/routing/router.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
@@ -289,4 +290,24 @@ test('max_in_flight: a capped backend is skipped; all capped → 429 inflight_li
     holdB.open();
     await gw.close();
   }
+});
+
+test('a client that leaves while the upstream has not answered aborts it; nothing moves on', async () => {
+  fleet.behave('stallx', () => undefined);
+  const cands = [{ backend: 'stallx', weight: 1 }, { backend: 'live7', weight: TINY }];
+  await using(await gatewayFor(cands), async (gw) => {
+    const id = idForPrimary(cands, 'stallx', 'leave');
+    const req = request(`${gw.url}/v1/chat/completions`, {
+      method: 'POST', headers: { authorization: `Bearer ${KEY.token}`, 'content-type': 'application/json', 'x-request-id': id },
+    });
+    req.on('error', () => undefined);
+    req.end(JSON.stringify({ model: 'm', messages: [] }));
+    await until(() => fleet.hits('stallx').length === 1, 10_000, 'the upstream to get the request');
+    req.destroy();
+    await until(() => fleet.hits('stallx')[0]?.aborted === true, 5_000, 'the upstream request to be aborted');
+    const ev = await eventFor(gw, 'proxy.response', id);
+    assert.equal(ev.payload['outcome'], 'client_aborted');
+    assert.deepEqual(ev.payload['attempted_backends'], ['stallx']);
+    assert.equal(fleet.hits('live7').length, 0);
+  });
 });
