@@ -89,3 +89,39 @@ export function machineSummary(): string {
   const model = c[0]?.model.replace(/\s+/g, ' ').trim() ?? 'unknown CPU';
   return `${c.length} × ${model}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB RAM, ${process.platform} ${process.arch}`;
 }
+
+/**
+ * Samples a process's anonymous RSS (heap, stacks, malloc) every `intervalMs`, keeping the peak.
+ * VmHWM also counts file-backed pages, mostly the ~40 MB of the node binary itself, which are
+ * shared and clean; the anonymous peak is the memory the process itself made.
+ */
+export class RssSampler {
+  #peakAnon = 0;
+  #file = 0;
+  readonly #timer: NodeJS.Timeout;
+
+  constructor(readonly pid: number, intervalMs = 200) {
+    this.#sample();
+    this.#timer = setInterval(() => this.#sample(), intervalMs);
+    this.#timer.unref();
+  }
+
+  #sample(): void {
+    try {
+      const status = readFileSync(`/proc/${this.pid}/status`, 'utf8');
+      const anon = /^RssAnon:\s+(\d+) kB/m.exec(status);
+      const file = /^RssFile:\s+(\d+) kB/m.exec(status);
+      if (anon) this.#peakAnon = Math.max(this.#peakAnon, Number(anon[1]) * 1024);
+      if (file) this.#file = Number(file[1]) * 1024;
+    } catch {
+      // the process is gone; keep what we have
+    }
+  }
+
+  /** Stop sampling: peak anonymous RSS and the latest file-backed RSS, in bytes (undefined off Linux). */
+  stop(): { peakAnonBytes: number | undefined; fileBytes: number | undefined } {
+    this.#sample();
+    clearInterval(this.#timer);
+    return { peakAnonBytes: this.#peakAnon || undefined, fileBytes: this.#file || undefined };
+  }
+}

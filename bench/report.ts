@@ -7,7 +7,7 @@ import { percentile } from './ttfb.js';
 
 /** All runs of one (target, connections) cell across rounds. */
 export interface Cell {
-  target: 'direct' | 'gateway' | 'gateway-json';
+  target: 'direct' | 'direct-xcore' | 'gateway' | 'gateway-json';
   connections: number;
   runs: LoadResult[];
   /** Gateway CPU seconds over the measured windows (undefined for direct). */
@@ -72,6 +72,8 @@ export interface BenchResults {
   node: string;
   generator: string;
   pinning: string;
+  /** Extra node flags the gateway ran with ('' = none, the default). */
+  nodeFlags: string;
   loadAvgBefore: number | undefined;
   loadAvgAfter: number | undefined;
   durationS: number;
@@ -79,11 +81,17 @@ export interface BenchResults {
   quick: boolean;
   note: string | undefined;
   levels: Array<{ connections: number; direct: CellSummary; gateway: CellSummary }>;
+  /** Calibration: 1 connection, direct to a second upstream on the gateway's core. */
+  directXcore: CellSummary | undefined;
   jsonLogs: CellSummary | undefined;
   jsonLogsConnections: number;
-  ttfb: { direct: TtfbSummary; gateway: TtfbSummary } | undefined;
+  ttfb: { direct: TtfbSummary; gateway: TtfbSummary; directXcore?: TtfbSummary } | undefined;
   peakRssBytes: number | undefined;
   peakRssJsonBytes: number | undefined;
+  /** Peak anonymous RSS of the default gateway, sampled every 200 ms. */
+  peakAnonBytes: number | undefined;
+  /** File-backed RSS of the default gateway at the end (mostly the node binary). */
+  fileRssBytes: number | undefined;
   logBytesPerRequest: number | undefined;
   wallS: number;
 }
@@ -134,6 +142,10 @@ function mainRows(r: BenchResults): string[][] {
   const rows: string[][] = [];
   for (const l of r.levels) {
     rows.push([String(l.connections), 'direct', fmtInt(l.direct.rps), ms(l.direct.p50Ms), ms(l.direct.p99Ms), '', '', '', '', pct(l.direct.spread), String(l.direct.errors)]);
+    const x = r.directXcore;
+    if (l.connections === 1 && x) {
+      rows.push(['1', 'direct, upstream core 0', fmtInt(x.rps), ms(x.p50Ms), ms(x.p99Ms), `${(x.rps / l.direct.rps).toFixed(2)}×`, signed(x.p50Ms - l.direct.p50Ms), '', '', pct(x.spread), String(x.errors)]);
+    }
     rows.push([
       String(l.connections), 'gateway', fmtInt(l.gateway.rps), ms(l.gateway.p50Ms), ms(l.gateway.p99Ms),
       `${(l.gateway.rps / l.direct.rps).toFixed(2)}×`,
@@ -165,12 +177,14 @@ export function consoleTable(r: BenchResults): string {
   const line = (row: string[]): string => row.map((c, i) => (i < 2 ? c.padEnd(widths[i] as number) : c.padStart(widths[i] as number))).join('  ');
   const out = [line(rows[0] as string[]), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.slice(1).map(line)];
   if (r.ttfb) {
-    const { direct: d, gateway: g } = r.ttfb;
-    out.push('', `SSE time to first byte (${d.samples} + ${g.samples} samples, 1 connection): ` +
+    const { direct: d, gateway: g, directXcore: x } = r.ttfb;
+    out.push('', `SSE time to first byte (${d.samples} samples each, 1 connection): ` +
       `direct p50 ${ms(d.p50Ms)} p99 ${ms(d.p99Ms)} ms; gateway p50 ${ms(g.p50Ms)} p99 ${ms(g.p99Ms)} ms; ` +
-      `added p50 ${signed(g.p50Ms - d.p50Ms)} p99 ${signed(g.p99Ms - d.p99Ms)} ms`);
+      `added p50 ${signed(g.p50Ms - d.p50Ms)} p99 ${signed(g.p99Ms - d.p99Ms)} ms` +
+      `${x ? `; direct to the core-0 upstream p50 ${ms(x.p50Ms)} ms (gateway added vs that: ${signed(g.p50Ms - x.p50Ms)} ms)` : ''}`);
   }
-  out.push(`peak RSS (VmHWM): gateway ${mib(r.peakRssBytes)}${r.peakRssJsonBytes !== undefined ? `, gateway --json-logs ${mib(r.peakRssJsonBytes)}` : ''}`);
+  out.push(`peak RSS (VmHWM): gateway ${mib(r.peakRssBytes)}${r.peakRssJsonBytes !== undefined ? `, gateway --json-logs ${mib(r.peakRssJsonBytes)}` : ''}` +
+    `; gateway peak anonymous RSS ${mib(r.peakAnonBytes)}, file-backed ${mib(r.fileRssBytes)} (the node binary's pages)`);
   out.push('', 'targets:');
   for (const t of checkTargets(r)) out.push(`  ${passMark(t.pass)}  ${t.name}: ${t.measured} (target ${t.target})`);
   return out.join('\n');
@@ -215,6 +229,7 @@ export function markdown(r: BenchResults, notes: string | undefined): string {
     `- Node: ${r.node}`,
     `- load generator: ${r.generator}`,
     `- pinning: ${r.pinning}`,
+    `- gateway node flags: ${r.nodeFlags === '' ? 'none (plain `node bin/ditto-gateway.js`)' : '`' + r.nodeFlags + '`'}`,
     `- windows: ${r.rounds} round(s) × ${r.durationS} s per cell, direct and gateway interleaved (order alternates per round); whole run ${r.wallS.toFixed(0)} s`,
     `- 1-minute load average: ${load(r.loadAvgBefore)} before, ${load(r.loadAvgAfter)} after` +
       ' (anything well above the ~1 this benchmark adds means other work shared the cores)',
@@ -234,6 +249,12 @@ export function markdown(r: BenchResults, notes: string | undefined): string {
     '  bottleneck; well below means the load generator and mock (sharing the other core) were.',
     '- **round spread**: (max − min) ÷ mean of the per-round req/s: how noisy the machine was.',
     `- per-core busy at 64 connections: direct ${corePct(at64?.direct)}; gateway ${corePct(at64?.gateway)}.`,
+    ...(r.directXcore ? [
+      '- **direct, upstream core 0** (calibration): the same 1-connection load sent straight to a second mock',
+      '  pinned to the gateway\'s core. Same-core direct requests never cross cores, while every gateway request',
+      '  crosses four times (client → gateway → upstream → gateway → client); on a VM each crossing wakes an idle',
+      '  vCPU, so this row shows what two crossings cost by themselves.',
+    ] : []),
     '',
   ];
   if (r.ttfb) {
@@ -247,7 +268,10 @@ export function markdown(r: BenchResults, notes: string | undefined): string {
       mdTable(['target', 'samples', 'p50 ms', 'p99 ms'], [
         ['direct', String(d.samples), ms(d.p50Ms), ms(d.p99Ms)],
         ['gateway', String(g.samples), ms(g.p50Ms), ms(g.p99Ms)],
-        ['added', '', signed(g.p50Ms - d.p50Ms), signed(g.p99Ms - d.p99Ms)],
+        ['added (gateway − direct)', '', signed(g.p50Ms - d.p50Ms), signed(g.p99Ms - d.p99Ms)],
+        ...(r.ttfb.directXcore ? [
+          ['direct, upstream core 0 (calibration)', String(r.ttfb.directXcore.samples), ms(r.ttfb.directXcore.p50Ms), ms(r.ttfb.directXcore.p99Ms)],
+        ] : []),
       ], 1),
       '',
     );
@@ -257,6 +281,8 @@ export function markdown(r: BenchResults, notes: string | undefined): string {
     '',
     `- peak RSS (VmHWM over the whole run): gateway ${mib(r.peakRssBytes)}` +
       `${r.peakRssJsonBytes !== undefined ? `; the separate \`--json-logs\` gateway ${mib(r.peakRssJsonBytes)}` : ''}.`,
+    `- of which: peak anonymous RSS (V8 heap, malloc, stacks; sampled every 200 ms) ${mib(r.peakAnonBytes)}, and` +
+      ` file-backed RSS ${mib(r.fileRssBytes)}, almost all of it the node executable's own code pages (shared, clean).`,
     `- the default (human) access log: one line per request on stderr, written to a file during the run` +
       `${r.logBytesPerRequest !== undefined ? ` (${r.logBytesPerRequest.toFixed(0)} bytes per request)` : ''}.` +
       `${r.jsonLogs ? ` The \`gateway --json-logs\` row is a second gateway started with \`--json-logs\`, measured after the main rounds.` : ''}`,

@@ -15,7 +15,7 @@ import { parseArgs } from 'node:util';
 import { hasTaskset, pinSelf, startService, stopAll, type Service } from './children.js';
 import { BENCH_TOKEN, CHAT_BODY, CHAT_PATH, COMPLETION_BODY, SSE_FIRST, SSE_REST, STREAM_BODY } from './fixtures.js';
 import { LoadGenerator, pickGenerator, type LoadResult } from './load.js';
-import { coreBusy, coreTimes, cpuSeconds, loadAverage, machineSummary, vmBytes } from './proc.js';
+import { coreBusy, coreTimes, cpuSeconds, loadAverage, machineSummary, RssSampler, vmBytes } from './proc.js';
 import {
   consoleTable, markdown, NOTES_END, NOTES_START, summarize, summarizeTtfb, fmtInt,
   type BenchResults, type Cell,
@@ -37,6 +37,8 @@ const HELP = `usage: node dist/bench/run.js [options]   (npm run bench -- [optio
   --ttfb-samples N     SSE first-byte samples per side (default 2000)
   --no-json-logs       skip the --json-logs gateway measurement
   --no-pin             do not pin processes to cores
+  --no-cross-core      skip the calibration rows with the upstream on the gateway's core
+  --node-flags FLAGS   extra node flags for the gateway processes (e.g. "--max-semi-space-size=4")
   --write / --no-write write docs/BENCHMARKS.md or not (default: write, except with --quick)
   --out PATH           write the report here instead of docs/BENCHMARKS.md
   --note TEXT          a line added to the report (e.g. "busy machine")
@@ -53,6 +55,8 @@ interface Options {
   ttfbSamples: number;
   jsonLogs: boolean;
   pin: boolean;
+  crossCore: boolean;
+  nodeFlags: string[];
   write: boolean;
   out: string;
   note: string | undefined;
@@ -70,6 +74,8 @@ function options(argv: string[]): Options {
       'ttfb-samples': { type: 'string' },
       'no-json-logs': { type: 'boolean', default: false },
       'no-pin': { type: 'boolean', default: false },
+      'no-cross-core': { type: 'boolean', default: false },
+      'node-flags': { type: 'string' },
       write: { type: 'boolean' },
       'no-write': { type: 'boolean', default: false },
       out: { type: 'string' },
@@ -99,6 +105,8 @@ function options(argv: string[]): Options {
     ttfbSamples: int(values['ttfb-samples'], quick ? 300 : 2000, '--ttfb-samples'),
     jsonLogs: !values['no-json-logs'],
     pin: !values['no-pin'],
+    crossCore: !values['no-cross-core'],
+    nodeFlags: (values['node-flags'] ?? '').split(/\s+/).filter((f) => f !== ''),
     write: values['no-write'] ? false : values.write ?? !quick,
     out: values.out !== undefined ? resolve(values.out) : DOC_PATH,
     note: values.note,
@@ -148,8 +156,8 @@ function gatewayConfig(mockUrl: string): string {
   }, null, 2);
 }
 
-async function startGatewayProcess(name: string, core: number | undefined, configPath: string, logPath: string, extra: string[]): Promise<{ svc: Service; url: string }> {
-  const svc = await startService(name, core, process.execPath, [GATEWAY_BIN, configPath, '--listen', '127.0.0.1:0', ...extra], /listening on /, logPath);
+async function startGatewayProcess(name: string, core: number | undefined, nodeFlags: string[], configPath: string, logPath: string, extra: string[]): Promise<{ svc: Service; url: string }> {
+  const svc = await startService(name, core, process.execPath, [...nodeFlags, GATEWAY_BIN, configPath, '--listen', '127.0.0.1:0', ...extra], /listening on /, logPath);
   const addr = /listening on (\S+)/.exec(svc.readyLine)?.[1];
   if (!addr) throw new Error(`cannot read the gateway address from "${svc.readyLine}"`);
   return { svc, url: `http://${addr}` };
@@ -167,8 +175,8 @@ async function main(): Promise<void> {
     : `none (${o.pin ? (cpus().length < 2 ? 'fewer than 2 cores' : 'taskset not found') : '--no-pin'}): numbers mix the processes' CPU`;
   const levels = o.connections;
   const cellsPerRound = levels.length * 2;
-  const ttfbS = (o.ttfbSamples * 2 * 0.8) / 1000 + 1;
-  plannedS = o.warmupS * 2 + o.rounds * cellsPerRound * (o.durationS + 0.3) + ttfbS +
+  const ttfbS = (o.ttfbSamples * 3 * 0.8) / 1000 + 1;
+  plannedS = o.warmupS * 2 + o.rounds * (cellsPerRound + 1) * (o.durationS + 0.3) + ttfbS +
     (o.jsonLogs ? o.warmupS + o.rounds * (o.durationS + 0.3) : 0) + 3;
 
   const dir = mkdtempSync(join(tmpdir(), 'ditto-bench-'));
@@ -184,7 +192,14 @@ async function main(): Promise<void> {
   const configPath = join(dir, 'gateway.json');
   writeFileSync(configPath, gatewayConfig(mockUrl));
   const gwLog = join(dir, 'gateway.log');
-  const gw = await startGatewayProcess('gateway', gwCore, configPath, gwLog, []);
+  const gw = await startGatewayProcess('gateway', gwCore, o.nodeFlags, configPath, gwLog, []);
+  const rss = new RssSampler(gw.svc.pid);
+  // Calibration: a second mock on the gateway's core. Direct requests to it cross cores like the
+  // gateway path does (which crosses four times per request; same-core direct requests never do).
+  const xcore = o.crossCore && gwCore !== undefined
+    ? await startService('mock upstream (core 0)', gwCore, process.execPath, [MOCK_JS], /^\{"port":\d+\}$/, join(dir, 'mock-xcore.log'))
+    : undefined;
+  const xcoreUrl = xcore ? `http://127.0.0.1:${(JSON.parse(xcore.readyLine) as { port: number }).port}` : undefined;
   log(`mock upstream ${mockUrl} (pid ${mock.pid}); gateway ${gw.url} (pid ${gw.svc.pid}), access log → ${gwLog}`);
 
   await checkRelay(mockUrl, gw.url);
@@ -221,7 +236,7 @@ async function main(): Promise<void> {
     return c;
   };
   let n = 0;
-  const total = o.rounds * cellsPerRound;
+  const total = o.rounds * (cellsPerRound + (xcoreUrl !== undefined && levels.includes(1) ? 1 : 0));
   for (let round = 0; round < o.rounds; round++) {
     for (const c of levels) {
       // Alternate which side goes first so slow drift in machine load hits both equally.
@@ -231,31 +246,46 @@ async function main(): Promise<void> {
         const label = `[${n}/${total}] c=${c} ${target}`;
         await measure(cell(target, c), target === 'direct' ? mockUrl : gw.url, target === 'gateway' ? gw.svc.pid : undefined, label);
       }
+      if (xcoreUrl !== undefined && c === 1) {
+        n++;
+        await measure(cell('direct-xcore', c), xcoreUrl, undefined, `[${n}/${total}] c=1 direct, upstream core 0`);
+      }
     }
   }
 
   log(`SSE time to first byte: ${o.ttfbSamples} samples per side, interleaved in blocks of 100`);
   const directTtfb: number[] = [];
   const gatewayTtfb: number[] = [];
+  const xcoreTtfb: number[] = [];
   const ds = createTtfbSampler(mockUrl + CHAT_PATH, STREAM_BODY, HEADERS);
   const gs = createTtfbSampler(gw.url + CHAT_PATH, STREAM_BODY, HEADERS);
+  const xs = xcoreUrl === undefined ? undefined : createTtfbSampler(xcoreUrl + CHAT_PATH, STREAM_BODY, HEADERS);
   try {
     await ds.sample(100);
     await gs.sample(100);
+    await xs?.sample(100);
     for (let i = 0; i < o.ttfbSamples; i += 100) {
       const k = Math.min(100, o.ttfbSamples - i);
       directTtfb.push(...(await ds.sample(k)));
       gatewayTtfb.push(...(await gs.sample(k)));
+      if (xs) xcoreTtfb.push(...(await xs.sample(k)));
       if ((i / 100) % 5 === 4) log(`  ${i + k}/${o.ttfbSamples} samples per side`);
     }
   } finally {
     ds.close();
     gs.close();
+    xs?.close();
   }
-  const ttfb = { direct: summarizeTtfb(directTtfb), gateway: summarizeTtfb(gatewayTtfb) };
-  log(`  direct p50 ${ttfb.direct.p50Ms.toFixed(3)} ms, gateway p50 ${ttfb.gateway.p50Ms.toFixed(3)} ms`);
+  const ttfb = {
+    direct: summarizeTtfb(directTtfb),
+    gateway: summarizeTtfb(gatewayTtfb),
+    ...(xs ? { directXcore: summarizeTtfb(xcoreTtfb) } : {}),
+  };
+  log(`  direct p50 ${ttfb.direct.p50Ms.toFixed(3)} ms, gateway p50 ${ttfb.gateway.p50Ms.toFixed(3)} ms` +
+    `${ttfb.directXcore ? `, direct to the core-0 upstream p50 ${ttfb.directXcore.p50Ms.toFixed(3)} ms` : ''}`);
 
   const peakRss = vmBytes(gw.svc.pid, 'VmHWM');
+  const peakAnon = rss.stop();
   const gwRequests = [...cells.values()].filter((c) => c.target === 'gateway').reduce((a, c) => a + c.runs.reduce((b, r) => b + r.requests, 0), 0);
   await gw.svc.stop();
   const logBytesPerRequest = gwRequests > 0 ? statSync(gwLog).size / gwRequests : undefined;
@@ -264,7 +294,8 @@ async function main(): Promise<void> {
   let peakRssJson: number | undefined;
   const jsonConns = Math.max(...levels);
   if (o.jsonLogs) {
-    const jgw = await startGatewayProcess('gateway --json-logs', gwCore, configPath, join(dir, 'gateway-json.log'), ['--json-logs']);
+    await xcore?.stop();
+    const jgw = await startGatewayProcess('gateway --json-logs', gwCore, o.nodeFlags, configPath, join(dir, 'gateway-json.log'), ['--json-logs']);
     log(`gateway --json-logs (pid ${jgw.svc.pid}): warm-up ${o.warmupS} s, then ${o.rounds} window(s) at ${jsonConns} connections`);
     await load.run(spec(jgw.url, jsonConns, o.warmupS));
     jsonCell = { target: 'gateway-json', connections: jsonConns, runs: [], coreBusy: [] };
@@ -273,6 +304,7 @@ async function main(): Promise<void> {
     await jgw.svc.stop();
   }
   await mock.stop();
+  await xcore?.stop();
 
   const results: BenchResults = {
     date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
@@ -280,6 +312,7 @@ async function main(): Promise<void> {
     node: process.version,
     generator: generatorName === 'wrk' ? 'wrk (1 thread, µs latency histogram)' : 'autocannon 8 CLI (latency in whole ms)',
     pinning,
+    nodeFlags: o.nodeFlags.join(' '),
     loadAvgBefore: loadBefore,
     loadAvgAfter: loadAverage(),
     durationS: o.durationS,
@@ -287,11 +320,14 @@ async function main(): Promise<void> {
     quick: o.quick,
     note: o.note,
     levels: levels.map((c) => ({ connections: c, direct: summarize(cell('direct', c)), gateway: summarize(cell('gateway', c)) })),
+    directXcore: cells.has('direct-xcore/1') ? summarize(cell('direct-xcore', 1)) : undefined,
     jsonLogs: jsonCell ? summarize(jsonCell) : undefined,
     jsonLogsConnections: jsonConns,
     ttfb,
     peakRssBytes: peakRss,
     peakRssJsonBytes: peakRssJson,
+    peakAnonBytes: peakAnon.peakAnonBytes,
+    fileRssBytes: peakAnon.fileBytes,
     logBytesPerRequest,
     wallS: (performance.now() - started) / 1000,
   };
