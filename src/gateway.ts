@@ -11,6 +11,12 @@ import type { Backend } from './upstream/types.js';
 import { MockBackend } from './providers/mock.js';
 import { Counters } from './observability/metrics.js';
 import type { Logger } from './observability/logger.js';
+import type { Store } from './store/store.js';
+
+/** Services opened before the gateway is built (CONTRACT §1.4: stores open before backends). */
+export interface GatewayDeps {
+  store?: Store | undefined;
+}
 
 /**
  * Everything a request needs, built once at startup from the frozen config and the CLI options:
@@ -24,13 +30,19 @@ export class Gateway {
   readonly health: HealthChecker | undefined;
   readonly counters = new Counters();
   readonly agent: Agent;
+  /**
+   * The persistent governance store (`--sqlite`, `--redis`), opened by the caller before the gateway is
+   * built; undefined without a store flag (then governance runs on an in-process memory store).
+   */
+  readonly store: Store | undefined;
   /** Requests holding a global in-flight permit. */
   inFlight = 0;
   /** Set on SIGTERM: responses close their connection so clients reconnect elsewhere. */
   draining = false;
   #seq = 0;
 
-  constructor(readonly config: ConfigFile, readonly options: CliOptions, readonly logger: Logger) {
+  constructor(readonly config: ConfigFile, readonly options: CliOptions, readonly logger: Logger, deps: GatewayDeps = {}) {
+    this.store = deps.store;
     this.agent = createAgent();
     this.keys = new KeyIndex(config.virtual_keys);
     this.router = new Router(config.router);

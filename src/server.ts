@@ -2,7 +2,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { CliOptions } from './cli/args.js';
 import type { ConfigFile } from './config/schema.js';
-import { Gateway } from './gateway.js';
+import { Gateway, type GatewayDeps } from './gateway.js';
 import { createHandler } from './app.js';
 import { createHttpServer } from './http/server.js';
 import type { Logger } from './observability/logger.js';
@@ -22,8 +22,8 @@ export interface RunningGateway {
 }
 
 /** Build the gateway, bind, and start background work. */
-export async function startGateway(config: ConfigFile, options: CliOptions, logger: Logger): Promise<RunningGateway> {
-  const gw = new Gateway(config, options, logger);
+export async function startGateway(config: ConfigFile, options: CliOptions, logger: Logger, deps: GatewayDeps = {}): Promise<RunningGateway> {
+  const gw = new Gateway(config, options, logger, deps);
   let active = 0;
   let idle: (() => void) | undefined;
   const handler = createHandler(gw);
