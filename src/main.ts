@@ -1,5 +1,7 @@
 import { readFileSync } from 'node:fs';
+import { AdminTokenError, resolveAdminTokens } from './admin/tokens.js';
 import { FlagError, parseArgs, usage, UsageError, type CliOptions } from './cli/args.js';
+import { auditVerifyMain } from './cli/audit-verify.js';
 import { makeEnvLookup, parseDotenv } from './config/env.js';
 import { ConfigError, loadConfigFile } from './config/load.js';
 import type { ConfigFile } from './config/schema.js';
@@ -20,6 +22,7 @@ export function version(): string {
  * the gateway has stopped (or at once for --help, --version, --check and errors).
  */
 export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  if (argv[0] === 'audit-verify') return auditVerifyMain(argv.slice(1));
   let options: CliOptions;
   try {
     options = parseArgs(argv);
@@ -54,6 +57,17 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
       process.stderr.write(`cannot read --dotenv ${options.dotenv}: ${(err as NodeJS.ErrnoException).code ?? String(err)}\n`);
       return 1;
     }
+  }
+  try {
+    Object.assign(options, resolveAdminTokens(options, makeEnvLookup(env, dotenv), env), {
+      adminTokenEnv: undefined, adminReadTokenEnv: undefined, adminTenantTokenEnvs: [], adminTenantReadTokenEnvs: [],
+    });
+  } catch (err) {
+    if (err instanceof AdminTokenError) {
+      process.stderr.write(`${err.message}\n`);
+      return 1;
+    }
+    throw err;
   }
   let config: ConfigFile;
   try {

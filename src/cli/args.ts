@@ -4,7 +4,7 @@
  * `missing value for <flag>`, `invalid <flag>`.
  */
 
-type Kind = 'bool' | 'string' | 'uint' | 'secs' | 'codes' | 'action' | 'listen' | 'pair';
+type Kind = 'bool' | 'string' | 'uint' | 'secs' | 'codes' | 'action' | 'listen' | 'pair' | 'tenant';
 
 interface FlagSpec {
   names: readonly string[];
@@ -49,6 +49,14 @@ export const FLAGS: readonly FlagSpec[] = [
   { names: ['--proxy-health-check-path'], kind: 'string', arg: 'P', help: 'Probe path (default /v1/models)', implies: '--proxy-health-checks', group: 'Routing' },
   { names: ['--proxy-health-check-interval-secs'], kind: 'secs', arg: 'S', help: 'Probe interval (default 10, floor 1)', implies: '--proxy-health-checks', min: 0, floor: 1, group: 'Routing' },
   { names: ['--proxy-health-check-timeout-secs'], kind: 'secs', arg: 'S', help: 'Probe timeout (default 2, floor 1)', implies: '--proxy-health-checks', min: 0, floor: 1, group: 'Routing' },
+  { names: ['--admin-token'], kind: 'string', arg: 'T', help: 'Global admin token (read and write); mounts /admin/*; may be secret://…', group: 'Admin' },
+  { names: ['--admin-token-env'], kind: 'string', arg: 'ENV', help: 'Read the global admin token from env var ENV', group: 'Admin' },
+  { names: ['--admin-read-token'], kind: 'string', arg: 'T', help: 'Global read-only admin token; may be secret://…', group: 'Admin' },
+  { names: ['--admin-read-token-env'], kind: 'string', arg: 'ENV', help: 'Read the global read-only admin token from env var ENV', group: 'Admin' },
+  { names: ['--admin-tenant-token'], kind: 'tenant', arg: 'TENANT=T', help: 'Admin token limited to one tenant (repeatable)', repeatable: true, group: 'Admin' },
+  { names: ['--admin-tenant-token-env'], kind: 'tenant', arg: 'TENANT=ENV', help: 'Tenant admin token from env var ENV (repeatable)', repeatable: true, group: 'Admin' },
+  { names: ['--admin-tenant-read-token'], kind: 'tenant', arg: 'TENANT=T', help: 'Read-only admin token limited to one tenant (repeatable)', repeatable: true, group: 'Admin' },
+  { names: ['--admin-tenant-read-token-env'], kind: 'tenant', arg: 'TENANT=ENV', help: 'Tenant read-only admin token from env var ENV (repeatable)', repeatable: true, group: 'Admin' },
   { names: ['--help', '-h'], kind: 'bool', help: 'Print this help and exit', group: 'Other' },
   { names: ['--version', '-V'], kind: 'bool', help: 'Print the version and exit', group: 'Other' },
 ];
@@ -83,6 +91,15 @@ export interface CliOptions {
   healthCheckPath: string;
   healthCheckIntervalSecs: number;
   healthCheckTimeoutSecs: number;
+  /** Admin tokens as given (CONTRACT §1.2); main.ts resolves `*-env` and `secret://` into the plain fields. */
+  adminToken: string | undefined;
+  adminTokenEnv: string | undefined;
+  adminReadToken: string | undefined;
+  adminReadTokenEnv: string | undefined;
+  adminTenantTokens: Array<{ tenant: string; token: string }>;
+  adminTenantTokenEnvs: Array<{ tenant: string; env: string }>;
+  adminTenantReadTokens: Array<{ tenant: string; token: string }>;
+  adminTenantReadTokenEnvs: Array<{ tenant: string; env: string }>;
   help: boolean;
   version: boolean;
 }
@@ -125,6 +142,14 @@ export function defaultOptions(): CliOptions {
     healthCheckPath: '/v1/models',
     healthCheckIntervalSecs: 10,
     healthCheckTimeoutSecs: 2,
+    adminToken: undefined,
+    adminTokenEnv: undefined,
+    adminReadToken: undefined,
+    adminReadTokenEnv: undefined,
+    adminTenantTokens: [],
+    adminTenantTokenEnvs: [],
+    adminTenantReadTokens: [],
+    adminTenantReadTokenEnvs: [],
     help: false,
     version: false,
   };
@@ -197,7 +222,35 @@ export function parseArgs(argv: readonly string[]): CliOptions {
     apply(o, canonical, spec, name, value);
     if (spec.implies) apply(o, spec.implies, byName.get(spec.implies) as FlagSpec, spec.implies, undefined);
   }
+  checkAdminFlags(o, seen);
   return o;
+}
+
+/** §1.3: a token flag and its `-env` twin exclude each other; a tenant appears once per token family. */
+function checkAdminFlags(o: CliOptions, seen: ReadonlySet<string>): void {
+  for (const [a, b] of [['--admin-token', '--admin-token-env'], ['--admin-read-token', '--admin-read-token-env']] as const) {
+    if (seen.has(a) && seen.has(b)) throw new FlagError(`${a} cannot be combined with ${b}`);
+  }
+  const families = [
+    ['--admin-tenant-token', [...o.adminTenantTokens, ...o.adminTenantTokenEnvs]],
+    ['--admin-tenant-read-token', [...o.adminTenantReadTokens, ...o.adminTenantReadTokenEnvs]],
+  ] as const;
+  for (const [flag, specs] of families) {
+    const tenants = new Set<string>();
+    for (const { tenant } of specs) {
+      if (tenants.has(tenant)) throw new FlagError(`duplicate tenant for ${flag}: ${tenant}`);
+      tenants.add(tenant);
+    }
+  }
+}
+
+/** Split a `TENANT=VALUE` spec (`<flag> must be TENANT_ID=TOKEN`); both sides trimmed and non-empty. */
+function tenantSpec(name: string, v: string): { tenant: string; value: string } {
+  const eq = v.indexOf('=');
+  const tenant = eq > 0 ? v.slice(0, eq).trim() : '';
+  const value = eq > 0 ? v.slice(eq + 1).trim() : '';
+  if (tenant === '' || value === '') throw new FlagError(`${name} must be TENANT_ID=TOKEN`);
+  return { tenant, value };
 }
 
 function num(spec: FlagSpec, name: string, value: string): number {
@@ -260,6 +313,14 @@ function apply(o: CliOptions, canonical: string, spec: FlagSpec, name: string, v
       return;
     case '--proxy-health-check-interval-secs': o.healthCheckIntervalSecs = num(spec, name, v); return;
     case '--proxy-health-check-timeout-secs': o.healthCheckTimeoutSecs = num(spec, name, v); return;
+    case '--admin-token': o.adminToken = v; return;
+    case '--admin-token-env': o.adminTokenEnv = v.trim(); return;
+    case '--admin-read-token': o.adminReadToken = v; return;
+    case '--admin-read-token-env': o.adminReadTokenEnv = v.trim(); return;
+    case '--admin-tenant-token': { const t = tenantSpec(name, v); o.adminTenantTokens.push({ tenant: t.tenant, token: t.value }); return; }
+    case '--admin-tenant-token-env': { const t = tenantSpec(name, v); o.adminTenantTokenEnvs.push({ tenant: t.tenant, env: t.value }); return; }
+    case '--admin-tenant-read-token': { const t = tenantSpec(name, v); o.adminTenantReadTokens.push({ tenant: t.tenant, token: t.value }); return; }
+    case '--admin-tenant-read-token-env': { const t = tenantSpec(name, v); o.adminTenantReadTokenEnvs.push({ tenant: t.tenant, env: t.value }); return; }
     default: throw new UsageError(`unknown arg: ${name}`);
   }
 }
@@ -280,6 +341,7 @@ export function usage(): string {
   const lines = [
     'Usage: ditto-gateway <config.(json|yaml|yml)> [flags...]',
     '       ditto-gateway --help | --version',
+    '       ditto-gateway audit-verify FILE   (check an exported audit chain, JSONL or CSV)',
     '',
     'An OpenAI-compatible LLM gateway: virtual keys, routing with fallbacks, streaming.',
     'The config may be a ditto gateway.json/.yaml or a LiteLLM proxy_config.yaml.',
