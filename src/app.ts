@@ -4,7 +4,8 @@ import { renderError } from './errors/render.js';
 import type { Gateway } from './gateway.js';
 import { RequestContext } from './pipeline/context.js';
 import { runPipeline } from './pipeline/run.js';
-import { finalizers, modelsStages, proxyStages } from './pipeline/stages/index.js';
+import { anthropicStages, countTokensStages, finalizers, geminiStages, modelsStages, proxyStages } from './pipeline/stages/index.js';
+import { parseGeminiPath } from './surfaces/gemini.js';
 
 /** Paths served without `/v1` and rewritten to `/v1` + path (CONTRACT §3.3). */
 const ALIASES = new Set([
@@ -63,6 +64,22 @@ export function createHandler(gw: Gateway): (req: IncomingMessage, res: ServerRe
           return runPipeline(new RequestContext(gw, req, res, '/v1/models', query, 'openai'), modelsStages, finalizers);
         }
         break;
+      case '/v1/messages':
+      case '/messages':
+        if (method === 'POST') {
+          return runPipeline(new RequestContext(gw, req, res, '/v1/chat/completions', query, 'anthropic'), anthropicStages, finalizers);
+        }
+        break;
+      case '/v1/messages/count_tokens':
+      case '/messages/count_tokens':
+        if (method === 'POST') {
+          return runPipeline(new RequestContext(gw, req, res, '/v1/messages/count_tokens', query, 'anthropic'), countTokensStages, finalizers);
+        }
+        break;
+    }
+    if (method === 'POST' && (path.startsWith('/v1beta/') || path.startsWith('/v1internal:'))) {
+      const g = parseGeminiPath(path);
+      if (g !== undefined) return runPipeline(new RequestContext(gw, req, res, '/v1/chat/completions', query, 'gemini'), geminiStages(g), finalizers);
     }
     const proxy = proxyPath(path);
     if (proxy !== undefined) {

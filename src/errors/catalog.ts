@@ -27,6 +27,8 @@ export const ERROR_CATALOG = {
   unsupported_endpoint: { status: 501, type: 'invalid_request_error' },
   backend_error: { status: 502, type: 'api_error' },
   backend_not_found: { status: 502, type: 'api_error' },
+  invalid_backend_response: { status: 502, type: 'api_error' },
+  invalid_responses_request: { status: 502, type: 'api_error' },
   upstream_failure: { status: 502, type: 'api_error' },
   shutting_down: { status: 503, type: 'api_error' },
   store_unavailable: { status: 503, type: 'api_error' },

@@ -4,6 +4,7 @@ import type { VirtualKey } from '../auth/keys.js';
 import type { ErrorSurface } from '../errors/render.js';
 import type { GatewayError } from '../errors/gateway-error.js';
 import type { RouteRule } from '../routing/router.js';
+import type { ClientSurface, ResponseConverter } from '../surfaces/types.js';
 import type { Backend } from '../upstream/types.js';
 import type { Gateway } from '../gateway.js';
 
@@ -63,6 +64,12 @@ export class RequestContext {
   streamed = false;
   outcome: Outcome = 'pending';
   error: GatewayError | undefined;
+  /** Anthropic / Gemini client surface: the request in the client's protocol (src/surfaces); undefined on `/v1/*`. */
+  clientSurface: ClientSurface | undefined;
+  /** Turns the OpenAI-shaped upstream answer into the client's protocol before it is relayed (surfaces, responses shim). */
+  convertResponse: ResponseConverter | undefined;
+  /** CONTRACT §3.7/§3.8: with no virtual keys configured, the client's own credential, sent on as `authorization: Bearer`. */
+  forwardedCredential: string | undefined;
   /** Non-fatal notes for the client (`x-ditto-warnings`) and logs. */
   warnings: string[] = [];
   /** Released by the `release_permits` finalizer. */

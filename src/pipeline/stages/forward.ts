@@ -2,6 +2,7 @@ import { GatewayError } from '../../errors/gateway-error.js';
 import type { AttemptFailure } from '../../routing/breaker.js';
 import { relayResponseHeaders, sanitizeRequestHeaders } from '../../upstream/headers.js';
 import { relayBody } from '../../upstream/relay.js';
+import { chatToResponses, responsesToChat, SHIM_STATUSES } from '../../surfaces/responses-shim.js';
 import { UpstreamFailure, type Backend, type UpstreamResponse } from '../../upstream/types.js';
 import type { RequestContext } from '../context.js';
 import type { Stage } from '../run.js';
@@ -21,6 +22,8 @@ export const forward: Stage = {
     const o = gw.options;
     const cands = ctx.candidates;
     const baseHeaders = sanitizeRequestHeaders(ctx.req.headers);
+    const surface = ctx.clientSurface !== undefined;
+    if (surface) surfaceHeaders(ctx, baseHeaders);
     const mayMoveOn = (SAFE_METHODS.has(ctx.method) || ctx.clientRequestId) && ctx.bodyStream === undefined;
     const maxAttempts = o.retryMaxAttempts > 0 ? Math.min(o.retryMaxAttempts, cands.length) : cands.length;
     let lastError: GatewayError | undefined;
@@ -44,11 +47,13 @@ export const forward: Stage = {
       let res: UpstreamResponse;
       try {
         res = await b.send({
-          method: ctx.method, path: ctx.path, query: ctx.query, headers: baseHeaders, body, json,
+          method: ctx.method, path: ctx.path, query: surface ? '' : ctx.query, headers: baseHeaders, body, json,
           requestId: ctx.id, signal: ctx.abort.signal, contentLength: ctx.bodyStream ? ctx.bodyBytes || undefined : undefined,
         });
+        if (shimApplies(ctx, b, res.status, json)) res = await shimResponses(ctx, b, res, json as Record<string, unknown>, baseHeaders);
       } catch (err) {
         b.inFlight--;
+        if (err instanceof GatewayError) throw err;
         const durationMs = performance.now() - t0;
         if (ctx.bodyTooLarge()) throw new GatewayError('request_too_large', `request body exceeds the ${o.maxBodyBytes}-byte limit (--proxy-max-body-bytes)`);
         const f = err instanceof UpstreamFailure ? err : new UpstreamFailure('network', (err as Error)?.message ?? 'error', { cause: err });
@@ -98,6 +103,43 @@ export const forward: Stage = {
   },
 };
 
+/**
+ * Upstream headers for a client surface (CONTRACT §3.7, §3.8): the body is now OpenAI JSON; the Google key header
+ * is a credential; the answer must arrive uncompressed to be converted; and with no virtual keys the client's own
+ * credential goes on as `authorization: Bearer` (backend headers, applied later, still override it).
+ */
+function surfaceHeaders(ctx: RequestContext, headers: Record<string, string | string[]>): void {
+  delete headers['x-goog-api-key'];
+  delete headers['accept-encoding'];
+  headers['content-type'] = 'application/json';
+  if (ctx.forwardedCredential !== undefined) headers['authorization'] = `Bearer ${ctx.forwardedCredential}`;
+}
+
+/** CONTRACT §3.5: a passthrough upstream without a Responses API answered exactly `POST /v1/responses`. */
+function shimApplies(ctx: RequestContext, b: Backend, status: number, json: Record<string, unknown> | undefined): boolean {
+  return b.kind === 'passthrough' && ctx.method === 'POST' && ctx.path === '/v1/responses' && SHIM_STATUSES.has(status) && json !== undefined;
+}
+
+/**
+ * The `/v1/responses` shim (CONTRACT §3.5): drop the upstream's 404/405/501, POST the mapped request (already after
+ * `model_map`) to `/v1/chat/completions` on the same backend, and answer in the Responses shape with `x-ditto-shim`.
+ */
+async function shimResponses(ctx: RequestContext, b: Backend, first: UpstreamResponse, json: Record<string, unknown>, base: Record<string, string | string[]>): Promise<UpstreamResponse> {
+  discard(first);
+  const chat = responsesToChat(json);
+  const headers: Record<string, string | string[]> = { ...base, 'content-type': 'application/json' };
+  delete headers['accept-encoding'];
+  ctx.gw.counters.backend_calls++;
+  ctx.gw.logger.event('proxy.responses_shim', { request_id: ctx.id, backend: b.name, upstream_status: first.status, stream: chat['stream'] === true });
+  const up = await b.send({
+    method: 'POST', path: '/v1/chat/completions', query: ctx.query, headers, body: Buffer.from(JSON.stringify(chat)), json: chat,
+    requestId: ctx.id, signal: ctx.abort.signal, contentLength: undefined,
+  });
+  const model = typeof chat['model'] === 'string' ? chat['model'] : '';
+  ctx.convertResponse = (r) => chatToResponses(r, ctx.id, model, { onMidstreamFailure: () => { ctx.outcome = 'upstream_failed_midstream'; } });
+  return up;
+}
+
 function atCap(b: Backend): boolean {
   return b.maxInFlight !== undefined && b.inFlight >= b.maxInFlight;
 }
@@ -133,6 +175,9 @@ function logRouting(ctx: RequestContext, backend: string, kind: string, reason: 
 
 /** Write the chosen response: upstream status and headers (minus hop-by-hop) plus the gateway's own. */
 async function relay(ctx: RequestContext, b: Backend, up: UpstreamResponse): Promise<void> {
+  // A client surface or the responses shim answers in its own protocol; a reply that cannot be converted
+  // throws here, before any byte went out, and becomes a local error in the client's shape.
+  if (ctx.convertResponse) up = await ctx.convertResponse(up);
   const res = ctx.res;
   const headers = relayResponseHeaders(up.headers);
   headers['x-ditto-request-id'] = ctx.id;

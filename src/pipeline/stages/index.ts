@@ -8,6 +8,9 @@ import { readBody } from './read-body.js';
 import { healthFilter, route } from './route.js';
 import { observe } from '../finalizers/observe.js';
 import { releasePermits } from '../finalizers/release-permits.js';
+import { anthropicRequest } from '../../surfaces/anthropic.js';
+import { countTokens } from '../../surfaces/count-tokens.js';
+import { geminiRequest, type GeminiRoute } from '../../surfaces/gemini.js';
 import { PROXY_STAGES, FINALIZERS, type Finalizer, type Stage, type StageName, type FinalizerName } from '../run.js';
 
 /** The implementation of every named stage. A later issue swaps a no-op for its real stage here. */
@@ -36,6 +39,23 @@ const FINALIZER_IMPL: Record<FinalizerName, Finalizer | undefined> = {
 
 /** The `/v1/*` proxy lifecycle, in {@link PROXY_STAGES} order. */
 export const proxyStages: readonly Stage[] = PROXY_STAGES.map((n) => STAGE_IMPL[n]);
+
+/** The proxy lifecycle with a client surface's request mapping right after `parse_body` (CONTRACT §3.7, §3.8). */
+function withSurface(stage: Stage): readonly Stage[] {
+  const i = PROXY_STAGES.indexOf('parse_body') + 1;
+  return [...proxyStages.slice(0, i), stage, ...proxyStages.slice(i)];
+}
+
+/** `POST /v1/messages`: the Anthropic surface on the proxy lifecycle. */
+export const anthropicStages: readonly Stage[] = withSurface(anthropicRequest);
+
+/** `POST /v1beta/models/{m}:generateContent` and friends: the Gemini surface for one parsed path. */
+export function geminiStages(r: GeminiRoute): readonly Stage[] {
+  return withSurface(geminiRequest(r));
+}
+
+/** `POST /v1/messages/count_tokens`: local estimate, no upstream. */
+export const countTokensStages: readonly Stage[] = [countTokens];
 
 /** `GET /v1/models`: authenticate, then list. */
 export const modelsStages: readonly Stage[] = [authenticate, listModels];
