@@ -4,6 +4,7 @@ import type { ConfigFile } from './config/schema.js';
 import { unenforcedWarnings } from './config/unenforced.js';
 import { KeyIndex } from './auth/keys.js';
 import { Router } from './routing/router.js';
+import { GuardrailPolicies } from './guardrails/policies.js';
 import { CircuitBreaker } from './routing/breaker.js';
 import { HealthChecker } from './routing/health.js';
 import { createAgent, PassthroughBackend } from './upstream/passthrough.js';
@@ -25,6 +26,8 @@ export interface GatewayDeps {
 export class Gateway {
   readonly keys: KeyIndex;
   readonly router: Router;
+  /** Every key's and rule's `guardrails`, compiled once. */
+  readonly guardrails: GuardrailPolicies;
   readonly backends: ReadonlyMap<string, Backend>;
   readonly breaker: CircuitBreaker | undefined;
   readonly health: HealthChecker | undefined;
@@ -46,6 +49,7 @@ export class Gateway {
     this.agent = createAgent();
     this.keys = new KeyIndex(config.virtual_keys);
     this.router = new Router(config.router);
+    this.guardrails = new GuardrailPolicies(config);
     const backends = new Map<string, Backend>();
     for (const b of config.backends) {
       if (b.provider === 'mock') backends.set(b.name, new MockBackend(b));
@@ -90,6 +94,7 @@ export class Gateway {
    */
   async close(): Promise<void> {
     this.health?.stop();
+    await this.guardrails.close();
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<'late'>((resolve) => { timer = setTimeout(() => resolve('late'), 1000); });
     const closed = this.agent.close().then(() => 'closed' as const, () => 'closed' as const);

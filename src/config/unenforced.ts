@@ -7,7 +7,7 @@ import type { ConfigFile } from './schema.js';
  */
 const KEY_FIELDS = [
   'limits', 'budget', 'tenant_limits', 'project_limits', 'user_limits',
-  'tenant_budget', 'project_budget', 'user_budget', 'guardrails', 'cache',
+  'tenant_budget', 'project_budget', 'user_budget', 'cache',
 ] as const;
 
 /** Human-readable warnings for configured-but-not-yet-enforced fields. */
@@ -17,9 +17,6 @@ export function unenforcedWarnings(cfg: ConfigFile): string[] {
     for (const f of KEY_FIELDS) {
       if (isActive(k[f])) out.push(`virtual_keys[${i}].${f} is accepted but not enforced by this version`);
     }
-  });
-  (cfg.router.rules ?? []).forEach((r, i) => {
-    if (isActive(r.guardrails)) out.push(`router.rules[${i}].guardrails is accepted but not enforced by this version`);
   });
   if (cfg.mcp_servers.length > 0) out.push('mcp_servers are accepted but not served by this version');
   if (cfg.a2a_agents.length > 0) out.push('a2a_agents are accepted but not served by this version');

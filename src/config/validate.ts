@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { ConfigFile, GuardrailsConfig } from './schema.js';
 import { validateObservability } from './observability.js';
-import { compileConfigRegex } from './regex.js';
+import { validateGuardrailsConfig } from '../guardrails/compile.js';
 
 /** Providers this build can serve as translation backends. Issue-owned providers register here. */
 export const SUPPORTED_PROVIDERS = ['mock'] as const;
@@ -137,15 +137,11 @@ function validateToolServers(cfg: ConfigFile, unresolved: ReadonlySet<string>): 
   return errors;
 }
 
-/** Startup checks for a guardrails object (§2.8): every banned regex must compile. */
+/**
+ * Startup checks for a guardrails object (§2.8), by the guardrails engine itself: every banned regex
+ * must compile on the linear-time matcher (no look-around, backreferences or empty matches), and no
+ * model pattern or banned phrase may be empty. Each error reads `<at> invalid: <field>[i]: <why>`.
+ */
 export function validateGuardrails(g: GuardrailsConfig, at: string): string[] {
-  const errors: string[] = [];
-  g.banned_regexes.forEach((p, j) => {
-    try {
-      compileConfigRegex(p, 'i');
-    } catch (err) {
-      errors.push(`${at} invalid: banned_regexes[${j}]: ${(err as Error).message}`);
-    }
-  });
-  return errors;
+  return validateGuardrailsConfig(g, at);
 }

@@ -54,6 +54,8 @@ export class RequestContext {
   maxOutputTokens = 0;
   chargeTokens = 0;
   routeRule: RouteRule | undefined;
+  /** Set when the guardrails stage refused the request: the reason (`banned_phrase:<p>`, `pii:email`…). */
+  guardrailReason: string | undefined;
   candidates: Backend[] = [];
   attempts: AttemptRecord[] = [];
   /** The backend whose response was relayed. */

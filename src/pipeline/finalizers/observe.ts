@@ -3,13 +3,15 @@ import type { Finalizer } from '../run.js';
 
 /**
  * One access-log line / JSON event per request, written when the response is over, with the
- * request id, key id (never the key), model, backend, status and latency.
+ * request id, key id (never the key), model, backend, status and latency; a guardrail refusal is a
+ * `proxy.blocked` event carrying its `reason`.
  */
 export const observe: Finalizer = {
   name: 'observe',
   run(ctx: RequestContext): void {
     const failed = ctx.outcome === 'local_reply' || ctx.outcome === 'internal_error';
-    const event = failed ? 'proxy.error' : 'proxy.response';
+    const blocked = ctx.guardrailReason !== undefined;
+    const event = blocked ? 'proxy.blocked' : failed ? 'proxy.error' : 'proxy.response';
     ctx.gw.logger.event(event, {
       request_id: ctx.id,
       method: ctx.method,
@@ -26,6 +28,7 @@ export const observe: Finalizer = {
       response_bytes: ctx.responseBytes,
       charge_tokens: ctx.chargeTokens,
       ...(ctx.error ? { error_code: ctx.error.code } : {}),
+      ...(blocked ? { reason: ctx.guardrailReason } : {}),
     });
   },
 };

@@ -1,6 +1,7 @@
 import { admit } from './admit.js';
 import { authenticate } from './authenticate.js';
 import { forward } from './forward.js';
+import { guardrails } from './guardrails.js';
 import { listModels } from './list-models.js';
 import { noopStage } from './noop.js';
 import { parseBody } from './parse-body.js';
@@ -19,7 +20,7 @@ const STAGE_IMPL: Record<StageName, Stage> = {
   admit,
   read_body: readBody,
   parse_body: parseBody,
-  guardrails: noopStage('guardrails'),
+  guardrails,
   route,
   rate_limit: noopStage('rate_limit'),
   budget: noopStage('budget'),
