@@ -9,7 +9,7 @@ import { CircuitBreaker } from './routing/breaker.js';
 import { HealthChecker } from './routing/health.js';
 import { createAgent, PassthroughBackend } from './upstream/passthrough.js';
 import type { Backend } from './upstream/types.js';
-import { MockBackend } from './providers/mock.js';
+import { createTranslationBackend } from './providers/registry.js';
 import { Counters } from './observability/metrics.js';
 import type { Logger } from './observability/logger.js';
 import type { Store } from './store/store.js';
@@ -52,7 +52,7 @@ export class Gateway {
     this.guardrails = new GuardrailPolicies(config);
     const backends = new Map<string, Backend>();
     for (const b of config.backends) {
-      if (b.provider === 'mock') backends.set(b.name, new MockBackend(b));
+      if (b.provider) backends.set(b.name, createTranslationBackend(b, { agent: this.agent }));
       else if (b.base_url) backends.set(b.name, new PassthroughBackend(b, this.agent));
     }
     this.backends = backends;

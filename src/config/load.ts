@@ -8,6 +8,7 @@ import { formatIssues } from './issues.js';
 import { validateConfig } from './validate.js';
 import { isLitellmConfig, convertLitellmConfig, LitellmConfigError } from './litellm.js';
 import { deepFreeze } from '../util/freeze.js';
+import { resolveProviderAuth } from '../providers/config.js';
 
 export { formatPath } from './issues.js';
 
@@ -71,6 +72,7 @@ export function loadConfigDocument(doc: unknown, lookup: EnvLookup, options: Loa
   }
   const { problems, unresolved } = expandConfig(cfg, lookup);
   problems.push(...validateConfig(cfg, unresolved));
+  if (problems.length === 0) problems.push(...resolveProviderAuth(cfg, lookup));
   if (problems.length > 0) throw new ConfigError(problems);
   normalizeRouter(cfg);
   return { config: deepFreeze(cfg), format };

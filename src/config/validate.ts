@@ -2,9 +2,10 @@ import { createHash } from 'node:crypto';
 import type { ConfigFile, GuardrailsConfig } from './schema.js';
 import { validateObservability } from './observability.js';
 import { validateGuardrailsConfig } from '../guardrails/compile.js';
+import { PROVIDER_IDS, validateProviderConfig } from '../providers/config.js';
 
-/** Providers this build can serve as translation backends. Issue-owned providers register here. */
-export const SUPPORTED_PROVIDERS = ['mock'] as const;
+/** Providers this build can serve as translation backends (the provider registry's ids, `src/providers/registry.ts`). */
+export const SUPPORTED_PROVIDERS = PROVIDER_IDS;
 
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
@@ -42,6 +43,8 @@ export function validateConfig(cfg: ConfigFile, unresolved: ReadonlySet<string> 
     }
     if (hasProvider && !(SUPPORTED_PROVIDERS as readonly string[]).includes(b.provider as string)) {
       errors.push(`${at}.provider: unsupported provider "${b.provider}" (supported: ${SUPPORTED_PROVIDERS.join(', ')})`);
+    } else if (hasProvider && !hasBase) {
+      errors.push(...validateProviderConfig(b, at, unresolved));
     }
     for (const [name, value] of Object.entries(b.headers)) {
       if (!HEADER_NAME.test(name)) errors.push(`${at}.headers: invalid header name "${name}"`);
