@@ -101,10 +101,25 @@ function hasUnreadBody(req: IncomingMessage): boolean {
 
 function ready(gw: Gateway, res: ServerResponse): void {
   const checks = gw.health?.readyChecks() ?? [];
+  const store = gw.store;
+  if (store !== undefined) {
+    // The governance store answers within its own bounded timeouts (Redis: 1 s).
+    store.ping().then(
+      () => readyReply(res, [...checks, { name: `store.${store.kind}`, status: 'ok' }]),
+      (err: unknown) => readyReply(res, [...checks, { name: `store.${store.kind}`, status: 'error', detail: (err as Error).message }]),
+    );
+    return;
+  }
+  readyReply(res, checks);
+}
+
+function readyReply(res: ServerResponse, checks: Array<{ name: string; status: 'ok' | 'error'; detail?: string }>): void {
+  if (res.destroyed) return;
   // One unhealthy fallback backend must not pull every replica out of rotation: not ready only
-  // when no probed backend is healthy (or, later, a store is down).
+  // when no probed backend is healthy, or when the governance store is down.
   const backendChecks = checks.filter((c) => c.name.startsWith('backend.'));
-  const ok = backendChecks.length === 0 || backendChecks.some((c) => c.status === 'ok');
+  const ok = (backendChecks.length === 0 || backendChecks.some((c) => c.status === 'ok'))
+    && checks.every((c) => !c.name.startsWith('store.') || c.status === 'ok');
   const body: Record<string, unknown> = { status: ok ? 'ready' : 'not_ready' };
   if (checks.length > 0) body['checks'] = checks;
   sendJson(res, ok ? 200 : 503, body);

@@ -13,10 +13,14 @@ import { createTranslationBackend } from './providers/registry.js';
 import { Counters } from './observability/metrics.js';
 import type { Logger } from './observability/logger.js';
 import type { Store } from './store/store.js';
+import { Governance } from './usage/governance.js';
+import { loadPricingFile, type PricingTable } from './pricing/table.js';
 
 /** Services opened before the gateway is built (CONTRACT §1.4: stores open before backends). */
 export interface GatewayDeps {
   store?: Store | undefined;
+  /** The `--pricing-litellm` table; when absent and the flag is set, the gateway loads it itself. */
+  pricing?: PricingTable | undefined;
 }
 
 /**
@@ -38,6 +42,8 @@ export class Gateway {
    * built; undefined without a store flag (then governance runs on an in-process memory store).
    */
   readonly store: Store | undefined;
+  /** Rate limits, budgets, pricing and settlement state (on `store`, else an in-process memory store). */
+  readonly governance: Governance;
   /** Requests holding a global in-flight permit. */
   inFlight = 0;
   /** Set on SIGTERM: responses close their connection so clients reconnect elsewhere. */
@@ -46,6 +52,7 @@ export class Gateway {
 
   constructor(readonly config: ConfigFile, readonly options: CliOptions, readonly logger: Logger, deps: GatewayDeps = {}) {
     this.store = deps.store;
+    this.governance = new Governance(deps.store, deps.pricing ?? (options.pricingLitellm !== undefined ? loadPricingFile(options.pricingLitellm) : undefined));
     this.agent = createAgent();
     this.keys = new KeyIndex(config.virtual_keys);
     this.router = new Router(config.router);
@@ -94,6 +101,7 @@ export class Gateway {
    */
   async close(): Promise<void> {
     this.health?.stop();
+    await this.governance.drain();
     await this.guardrails.close();
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<'late'>((resolve) => { timer = setTimeout(() => resolve('late'), 1000); });

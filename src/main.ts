@@ -7,6 +7,10 @@ import { ConfigError, loadConfigFile } from './config/load.js';
 import type { ConfigFile } from './config/schema.js';
 import { createLogger } from './observability/logger.js';
 import { startGateway } from './server.js';
+import {
+  applyPersistedConfig, dbDoctor, loadGovernanceConfig, openStores, resolveStoreFlags, startAuditPruning, startupSweep, StartupError,
+} from './usage/startup.js';
+import type { PricingTable } from './pricing/table.js';
 
 /** Tokens with this prefix are demo keys: printed at startup with a ready-to-paste curl line. */
 export const DEMO_TOKEN_PREFIX = 'sk-ditto-demo-';
@@ -45,6 +49,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     process.stdout.write(`ditto-gateway ${version()}\n`);
     return 0;
   }
+  if (options.dbDoctor) return runDbDoctor(options, env);
   if (options.configPath === undefined) {
     process.stderr.write(`missing config path\n\n${usage()}\n`);
     return 2;
@@ -79,15 +84,39 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     }
     throw err;
   }
+  let pricing: PricingTable | undefined;
+  try {
+    resolveStoreFlags(options, env);
+    pricing = loadGovernanceConfig(options, config);
+  } catch (err) {
+    if (!(err instanceof StartupError)) throw err;
+    process.stderr.write(`${err.message}\n`);
+    return 1;
+  }
   if (options.check) {
     process.stdout.write('config ok\n');
     return 0;
   }
   const logger = createLogger({ json: options.jsonLogs });
+  // §1.4: open the store; one holding keys/router replaces the file's, else it is seeded from the file.
+  let stores;
+  try {
+    stores = await openStores(options);
+    config = await applyPersistedConfig(config, stores.configStore, logger);
+    if (stores.store !== undefined) await startupSweep(stores.store, options, logger);
+  } catch (err) {
+    await stores?.close().catch(() => undefined);
+    process.stderr.write(`${err instanceof StartupError ? err.message : `cannot start the store: ${(err as Error).message}`}\n`);
+    return 1;
+  }
+  const opened = stores;
+  const stopPruning = opened.store !== undefined ? startAuditPruning(opened.store, options, logger) : () => undefined;
   let running;
   try {
-    running = await startGateway(config, options, logger);
+    running = await startGateway(config, options, logger, { store: opened.store, pricing });
   } catch (err) {
+    stopPruning();
+    await opened.close().catch(() => undefined);
     const e = err as NodeJS.ErrnoException;
     process.stderr.write(`cannot listen on ${options.listen.host}:${options.listen.port}: ${e.code ?? e.message}\n`);
     return 1;
@@ -102,7 +131,10 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
         process.exit(1);
       }
       logger.info(`${sig} received: draining for up to ${options.shutdownGraceSecs}s`);
-      void running.shutdown().then(() => {
+      // The store closes after in-flight requests have settled (gw.close waits for their settlements).
+      void running.shutdown().then(async () => {
+        stopPruning();
+        await opened.close().catch((err: unknown) => logger.warn(`store close failed: ${(err as Error).message}`));
         logger.info('shutdown complete');
         logger.flush();
         resolve(0);
@@ -111,6 +143,25 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
   });
+}
+
+/** `--db-doctor` (§1.2): check the store's schema, print the verdict, exit 0 or 1. */
+async function runDbDoctor(options: CliOptions, env: NodeJS.ProcessEnv): Promise<number> {
+  try {
+    resolveStoreFlags(options, env);
+    const stores = await openStores(options);
+    try {
+      if (stores.store === undefined) throw new StartupError('--db-doctor requires --sqlite or --redis');
+      const r = await dbDoctor(stores.store);
+      (r.code === 0 ? process.stdout : process.stderr).write(r.out);
+      return r.code;
+    } finally {
+      await stores.close().catch(() => undefined);
+    }
+  } catch (err) {
+    process.stderr.write(`db doctor: ${(err as Error).message}\n`);
+    return 1;
+  }
 }
 
 function printDemoHint(config: ConfigFile, url: string): void {

@@ -49,6 +49,16 @@ export const FLAGS: readonly FlagSpec[] = [
   { names: ['--proxy-health-check-path'], kind: 'string', arg: 'P', help: 'Probe path (default /v1/models)', implies: '--proxy-health-checks', group: 'Routing' },
   { names: ['--proxy-health-check-interval-secs'], kind: 'secs', arg: 'S', help: 'Probe interval (default 10, floor 1)', implies: '--proxy-health-checks', min: 0, floor: 1, group: 'Routing' },
   { names: ['--proxy-health-check-timeout-secs'], kind: 'secs', arg: 'S', help: 'Probe timeout (default 2, floor 1)', implies: '--proxy-health-checks', min: 0, floor: 1, group: 'Routing' },
+  { names: ['--state'], kind: 'string', arg: 'PATH', help: 'Persist virtual keys and router in a JSON file (no ledgers, no audit)', group: 'Governance' },
+  { names: ['--sqlite'], kind: 'string', arg: 'PATH', help: 'SQLite store: keys, router, rate limits, budgets, audit (one host)', group: 'Governance' },
+  { names: ['--redis'], kind: 'string', arg: 'URL', help: 'Redis store shared by replicas: keys, router, rate limits, budgets, audit', group: 'Governance' },
+  { names: ['--redis-env'], kind: 'string', arg: 'ENV', help: 'Read the Redis URL from env var ENV', group: 'Governance' },
+  { names: ['--redis-prefix'], kind: 'string', arg: 'P', help: 'Redis key prefix (default ditto); needs --redis or --redis-env', group: 'Governance' },
+  { names: ['--audit-retention-secs'], kind: 'secs', arg: 'S', help: 'Prune audit records older than S seconds (default 2592000; 0 = keep forever)', min: 0, group: 'Governance' },
+  { names: ['--reap-stale-after-secs'], kind: 'secs', arg: 'S', help: 'Startup sweep: release budget reservations older than S seconds (default 3600)', min: 0, group: 'Governance' },
+  { names: ['--db-doctor'], kind: 'bool', help: 'Check the --sqlite/--redis store schema, print "db doctor: schema checks passed", exit', group: 'Governance' },
+  { names: ['--pricing-litellm'], kind: 'string', arg: 'PATH', help: 'LiteLLM model_prices_and_context_window.json for USD budgets and costs', group: 'Governance' },
+  { names: ['--proxy-usage-max-body-bytes'], kind: 'uint', arg: 'N', help: 'Largest non-SSE response buffered to read usage (default 1048576; 0 = never)', min: 0, group: 'Governance' },
   { names: ['--admin-token'], kind: 'string', arg: 'T', help: 'Global admin token (read and write); mounts /admin/*; may be secret://…', group: 'Admin' },
   { names: ['--admin-token-env'], kind: 'string', arg: 'ENV', help: 'Read the global admin token from env var ENV', group: 'Admin' },
   { names: ['--admin-read-token'], kind: 'string', arg: 'T', help: 'Global read-only admin token; may be secret://…', group: 'Admin' },
@@ -91,6 +101,18 @@ export interface CliOptions {
   healthCheckPath: string;
   healthCheckIntervalSecs: number;
   healthCheckTimeoutSecs: number;
+  /** Stores (CONTRACT §1.2, §4.15): at most one of state / sqlite / redis (redisEnv is resolved by main.ts). */
+  statePath: string | undefined;
+  sqlitePath: string | undefined;
+  redisUrl: string | undefined;
+  redisEnv: string | undefined;
+  redisPrefix: string | undefined;
+  /** Undefined = the default (2592000 s with a store); 0 = keep forever. */
+  auditRetentionSecs: number | undefined;
+  reapStaleAfterSecs: number;
+  dbDoctor: boolean;
+  pricingLitellm: string | undefined;
+  usageMaxBodyBytes: number;
   /** Admin tokens as given (CONTRACT §1.2); main.ts resolves `*-env` and `secret://` into the plain fields. */
   adminToken: string | undefined;
   adminTokenEnv: string | undefined;
@@ -142,6 +164,16 @@ export function defaultOptions(): CliOptions {
     healthCheckPath: '/v1/models',
     healthCheckIntervalSecs: 10,
     healthCheckTimeoutSecs: 2,
+    statePath: undefined,
+    sqlitePath: undefined,
+    redisUrl: undefined,
+    redisEnv: undefined,
+    redisPrefix: undefined,
+    auditRetentionSecs: undefined,
+    reapStaleAfterSecs: 3600,
+    dbDoctor: false,
+    pricingLitellm: undefined,
+    usageMaxBodyBytes: 1048576,
     adminToken: undefined,
     adminTokenEnv: undefined,
     adminReadToken: undefined,
@@ -222,6 +254,7 @@ export function parseArgs(argv: readonly string[]): CliOptions {
     apply(o, canonical, spec, name, value);
     if (spec.implies) apply(o, spec.implies, byName.get(spec.implies) as FlagSpec, spec.implies, undefined);
   }
+  checkStoreFlags(o, seen);
   checkAdminFlags(o, seen);
   return o;
 }
@@ -313,6 +346,16 @@ function apply(o: CliOptions, canonical: string, spec: FlagSpec, name: string, v
       return;
     case '--proxy-health-check-interval-secs': o.healthCheckIntervalSecs = num(spec, name, v); return;
     case '--proxy-health-check-timeout-secs': o.healthCheckTimeoutSecs = num(spec, name, v); return;
+    case '--state': o.statePath = nonEmpty(name, v); return;
+    case '--sqlite': o.sqlitePath = nonEmpty(name, v); return;
+    case '--redis': o.redisUrl = nonEmpty(name, v); return;
+    case '--redis-env': o.redisEnv = nonEmpty(name, v); return;
+    case '--redis-prefix': o.redisPrefix = nonEmpty(name, v); return;
+    case '--audit-retention-secs': o.auditRetentionSecs = num(spec, name, v); return;
+    case '--reap-stale-after-secs': o.reapStaleAfterSecs = num(spec, name, v); return;
+    case '--db-doctor': o.dbDoctor = true; return;
+    case '--pricing-litellm': o.pricingLitellm = nonEmpty(name, v); return;
+    case '--proxy-usage-max-body-bytes': o.usageMaxBodyBytes = num(spec, name, v); return;
     case '--admin-token': o.adminToken = v; return;
     case '--admin-token-env': o.adminTokenEnv = v.trim(); return;
     case '--admin-read-token': o.adminReadToken = v; return;
@@ -322,6 +365,25 @@ function apply(o: CliOptions, canonical: string, spec: FlagSpec, name: string, v
     case '--admin-tenant-read-token': { const t = tenantSpec(name, v); o.adminTenantReadTokens.push({ tenant: t.tenant, token: t.value }); return; }
     case '--admin-tenant-read-token-env': { const t = tenantSpec(name, v); o.adminTenantReadTokenEnvs.push({ tenant: t.tenant, env: t.value }); return; }
     default: throw new UsageError(`unknown arg: ${name}`);
+  }
+}
+
+function nonEmpty(name: string, v: string): string {
+  const t = v.trim();
+  if (t === '') throw new FlagError(`${name} cannot be empty`);
+  return t;
+}
+
+/** §1.3 store exclusions: `--redis`/`--redis-env`, one persistence target, `--redis-prefix` needs Redis, `--db-doctor` needs a store. */
+function checkStoreFlags(o: CliOptions, seen: ReadonlySet<string>): void {
+  if (seen.has('--redis') && seen.has('--redis-env')) throw new FlagError('--redis cannot be combined with --redis-env');
+  const targets = ['--state', '--sqlite', '--redis', '--redis-env'].filter((f) => seen.has(f)).length;
+  if (targets > 1) throw new FlagError('choose exactly one of --state, --sqlite, --pg/--postgres, --mysql, or --redis');
+  if (seen.has('--redis-prefix') && !seen.has('--redis') && !seen.has('--redis-env')) {
+    throw new FlagError('--redis-prefix requires --redis or --redis-env');
+  }
+  if (o.dbDoctor && o.sqlitePath === undefined && o.redisUrl === undefined && o.redisEnv === undefined) {
+    throw new FlagError('--db-doctor requires --sqlite or --redis (or --redis-env)');
   }
 }
 

@@ -7,6 +7,7 @@ import type { RouteRule } from '../routing/router.js';
 import type { ClientSurface, ResponseConverter } from '../surfaces/types.js';
 import type { Backend } from '../upstream/types.js';
 import type { Gateway } from '../gateway.js';
+import type { GovRequest } from '../usage/governance.js';
 
 /** One upstream attempt, as recorded for logs, audit and metrics. */
 export interface AttemptRecord {
@@ -54,6 +55,8 @@ export class RequestContext {
   maxOutputTokens = 0;
   chargeTokens = 0;
   routeRule: RouteRule | undefined;
+  /** Governance state (rate limits, budgets, usage), set by the `rate_limit` stage when any applies. */
+  gov: GovRequest | undefined;
   /** Set when the guardrails stage refused the request: the reason (`banned_phrase:<p>`, `pii:email`…). */
   guardrailReason: string | undefined;
   candidates: Backend[] = [];

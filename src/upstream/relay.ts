@@ -4,9 +4,14 @@ import type { Readable } from 'node:stream';
 /** How a relay ended. */
 export type RelayEnd = 'complete' | 'upstream_error' | 'client_aborted';
 
-/** Hooks a relay calls per chunk (usage taps, metrics). Must be cheap and must not throw. */
+/**
+ * Hooks a relay calls per chunk (usage taps, metrics). Must be cheap and must not throw. `onChunk` may
+ * return replacement bytes to write instead of the chunk (an SSE event filter; empty = write nothing);
+ * `onEnd` may return bytes it held back, written before the response ends.
+ */
 export interface RelayTap {
-  onChunk(chunk: Buffer): void;
+  onChunk(chunk: Buffer): Buffer | undefined;
+  onEnd?(): Buffer | undefined;
 }
 
 const ignore = (): void => undefined;
@@ -42,12 +47,21 @@ export function relayBody(res: ServerResponse, body: Readable, sse: boolean, tap
       const n = chunk.length;
       if (n >= 4) tail = chunk.readUInt32BE(n - 4);
       else for (let i = 0; i < n; i++) tail = ((tail << 8) | (chunk[i] as number)) >>> 0;
-      tap?.onChunk(chunk);
-      if (!res.write(chunk)) body.pause();
+      let out = chunk;
+      if (tap) {
+        const r = tap.onChunk(chunk);
+        if (r !== undefined) {
+          if (r.length === 0) return;
+          out = r;
+        }
+      }
+      if (!res.write(out)) body.pause();
     };
     const onDrain = (): void => { body.resume(); };
     const onEnd = (): void => {
-      res.end();
+      const held = tap?.onEnd?.();
+      if (held !== undefined && held.length > 0) res.end(held);
+      else res.end();
       finish('complete');
     };
     const onError = (): void => {

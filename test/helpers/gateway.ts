@@ -4,6 +4,7 @@ import { makeEnvLookup } from '../../src/config/env.js';
 import { loadConfigDocument } from '../../src/config/load.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { startGateway, type RunningGateway } from '../../src/server.js';
+import type { GatewayDeps } from '../../src/gateway.js';
 
 /** A gateway started in-process for a test, with its log lines captured. */
 export interface TestGateway extends RunningGateway {
@@ -22,6 +23,7 @@ export async function startTestGateway(
   config: unknown,
   overrides: Partial<CliOptions> = {},
   env: NodeJS.ProcessEnv = process.env,
+  deps: GatewayDeps = {},
 ): Promise<TestGateway> {
   const loaded = loadConfigDocument(config, makeEnvLookup(env), { upstreams: overrides.upstreams ?? [] });
   const options: CliOptions = { ...defaultOptions(), listen: { host: '127.0.0.1', port: 0 }, ...overrides };
@@ -33,7 +35,7 @@ export async function startTestGateway(
     },
   });
   const logger = createLogger({ json: true, destination: sink });
-  const running = await startGateway(loaded.config, options, logger);
+  const running = await startGateway(loaded.config, options, logger, deps);
   return {
     ...running,
     logs,

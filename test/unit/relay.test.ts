@@ -40,7 +40,7 @@ async function relayCase(sse: boolean): Promise<{ c: Case; client: IncomingMessa
     next = (res) => {
       res.writeHead(200, { 'content-type': sse ? 'text/event-stream' : 'application/octet-stream' });
       res.flushHeaders();
-      const result = relayBody(res, body, sse, { onChunk: (chunk) => chunks.push(chunk) });
+      const result = relayBody(res, body, sse, { onChunk: (chunk) => { chunks.push(chunk); return undefined; } });
       resolve({ body, sse, result, res, chunks });
     };
   });

@@ -1,7 +1,13 @@
 import { GatewayError } from '../../errors/gateway-error.js';
 import type { AttemptFailure } from '../../routing/breaker.js';
 import { relayResponseHeaders, sanitizeRequestHeaders } from '../../upstream/headers.js';
-import { relayBody } from '../../upstream/relay.js';
+import { relayBody, type RelayTap } from '../../upstream/relay.js';
+import { formatUsd } from '../../pricing/table.js';
+import { isTokenPriced, type GovRequest } from '../../usage/governance.js';
+import { usageFromJsonBody } from '../../usage/extract.js';
+import { JsonUsageTap, SseUsageTap } from '../../usage/sse-tap.js';
+import { responseCost, settleRequest } from '../finalizers/settle.js';
+import type { Readable } from 'node:stream';
 import { chatToResponses, responsesToChat, SHIM_STATUSES } from '../../surfaces/responses-shim.js';
 import { UpstreamFailure, type Backend, type UpstreamResponse } from '../../upstream/types.js';
 import type { RequestContext } from '../context.js';
@@ -150,8 +156,18 @@ function mapModel(ctx: RequestContext, b: Backend): { body: RequestContext['body
   const body = ctx.bodyStream ?? ctx.body;
   if (json === undefined || typeof json['model'] !== 'string') return { body, json };
   const mapped = b.modelMap[json['model']] ?? b.modelMap['*'];
-  if (mapped === undefined || mapped === json['model']) return { body, json };
-  const out = { ...json, model: mapped };
+  const g = ctx.gov;
+  let inject = false;
+  if (g !== undefined) {
+    g.sentModel = mapped ?? json['model'];
+    inject = g.injectedUsage = injectsUsage(ctx, b, json);
+  }
+  if ((mapped === undefined || mapped === json['model']) && !inject) return { body, json };
+  const out: Record<string, unknown> = { ...json, model: mapped ?? json['model'] };
+  if (inject) {
+    const so = json['stream_options'];
+    out['stream_options'] = { ...(so !== null && typeof so === 'object' ? so : {}), include_usage: true };
+  }
   return { body: Buffer.from(JSON.stringify(out)), json: out };
 }
 
@@ -187,23 +203,102 @@ async function relay(ctx: RequestContext, b: Backend, up: UpstreamResponse): Pro
   ctx.backend = b.name;
   ctx.status = up.status;
   ctx.outcome = 'relayed';
-  if (Buffer.isBuffer(up.body)) {
-    res.writeHead(up.status, headers);
-    res.end(up.body);
-    ctx.responseBytes = up.body.length;
-    return;
-  }
   const ct = headers['content-type'];
   const sse = typeof ct === 'string' && ct.startsWith('text/event-stream');
+  const g = ctx.gov;
+  let body = up.body;
+  if (g !== undefined && !sse && !Buffer.isBuffer(body) && bufferForUsage(ctx, up.status, headers)) body = await readForUsage(b, body);
+  if (Buffer.isBuffer(body)) {
+    if (g !== undefined) await settleBuffered(ctx, g, body, headers);
+    res.writeHead(up.status, headers);
+    res.end(body);
+    ctx.responseBytes = body.length;
+    return;
+  }
   if (sse) {
     ctx.streamed = true;
     headers['cache-control'] ??= 'no-cache';
     headers['x-accel-buffering'] = 'no';
   }
+  const tap = g !== undefined ? usageTap(ctx, g, sse, up.status, headers) : undefined;
   res.writeHead(up.status, headers);
   if (sse) res.flushHeaders();
-  const r = await relayBody(res, up.body, sse);
+  const r = await relayBody(res, body, sse, tap);
   ctx.responseBytes = r.bytes;
   if (r.end === 'upstream_error') ctx.outcome = 'upstream_failed_midstream';
   else if (r.end === 'client_aborted') ctx.outcome = 'client_aborted';
+}
+
+/**
+ * CONTRACT §7.7: a streamed chat/completions or completions request to an OpenAI-compatible backend
+ * (passthrough or the mock) without `stream_options.include_usage` gets it added upstream; the relay then
+ * removes the usage-only final chunk, so the stream settles on real usage and the client sees what it asked for.
+ */
+function injectsUsage(ctx: RequestContext, b: Backend, json: Record<string, unknown>): boolean {
+  if (ctx.method !== 'POST' || json['stream'] !== true) return false;
+  if (ctx.path !== '/v1/chat/completions' && ctx.path !== '/v1/completions') return false;
+  if (b.kind !== 'passthrough' && b.provider !== 'mock') return false;
+  const so = json['stream_options'];
+  return !(so !== null && typeof so === 'object' && (so as Record<string, unknown>)['include_usage'] === true);
+}
+
+/**
+ * A 2xx non-SSE body is read whole before its headers go out when its `content-length` is within
+ * `--proxy-usage-max-body-bytes` (§4.6): its usage is known before the response is written, so the cost
+ * header can be sent and the settlement and audit record written first (fail closed). Bodies without a
+ * length or above the cap stream through and are read by a tap instead.
+ */
+function bufferForUsage(ctx: RequestContext, status: number, headers: Record<string, string | string[] | number | undefined>): boolean {
+  const cap = ctx.gw.options.usageMaxBodyBytes;
+  if (cap <= 0 || status < 200 || status >= 300) return false;
+  const cl = headers['content-length'];
+  if (typeof cl !== 'string' || !/^\d+$/.test(cl)) return false;
+  return Number(cl) <= cap;
+}
+
+function readForUsage(b: Backend, body: Readable): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const parts: Buffer[] = [];
+    body.on('data', (c: Buffer) => parts.push(c));
+    body.once('end', () => resolve(parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts)));
+    body.once('error', (err: Error) => reject(new GatewayError('backend_error', `backend "${b.name}" response failed: ${err.message}`)));
+  });
+}
+
+/**
+ * A buffered response: read its usage, add `x-ditto-response-cost-usd` (§7.8: token-priced endpoints with a
+ * priced model), then settle and audit before anything is written; a store failure answers 500
+ * `storage_error` instead of the response (fail closed, §4.13).
+ */
+async function settleBuffered(ctx: RequestContext, g: GovRequest, body: Buffer, headers: Record<string, string | string[] | number | undefined>): Promise<void> {
+  const gov = ctx.gw.governance;
+  if (ctx.status >= 200 && ctx.status < 300) {
+    g.usage = usageFromJsonBody(body);
+    const pico = g.usage !== undefined ? responseCost(ctx, g) : undefined;
+    if (pico !== undefined && isTokenPriced(ctx.method, ctx.path)) headers['x-ditto-response-cost-usd'] = formatUsd(pico);
+  }
+  if (!g.admitted && !gov.audit) return;
+  try {
+    await settleRequest(ctx, g);
+  } catch (err) {
+    // SQLite/memory applied nothing: let the settle finalizer release it. Redis re-applies a failed
+    // settlement itself and must not be closed twice.
+    if (gov.store.kind !== 'redis') g.closed = false;
+    throw new GatewayError('storage_error', `could not record the settlement and audit record (request id ${ctx.id})`, { cause: err });
+  }
+}
+
+/** The relay's usage tap: SSE `data:` events (with the usage-only chunk filter when we injected it), or a JSON body up to the cap. */
+function usageTap(ctx: RequestContext, g: GovRequest, sse: boolean, status: number, headers: Record<string, string | string[] | number | undefined>): RelayTap | undefined {
+  if (sse) {
+    const t = new SseUsageTap({ dropUsageOnly: g.injectedUsage });
+    if (g.injectedUsage) delete headers['content-length'];
+    g.tap = t;
+    return t;
+  }
+  const cap = ctx.gw.options.usageMaxBodyBytes;
+  if (cap <= 0 || status < 200 || status >= 300) return undefined;
+  const t = new JsonUsageTap(cap);
+  g.tapUsage = () => t.usage();
+  return t;
 }

@@ -1,4 +1,6 @@
 import { admit } from './admit.js';
+import { budget } from './budget.js';
+import { rateLimit } from './rate-limit.js';
 import { authenticate } from './authenticate.js';
 import { forward } from './forward.js';
 import { guardrails } from './guardrails.js';
@@ -8,6 +10,8 @@ import { parseBody } from './parse-body.js';
 import { readBody } from './read-body.js';
 import { healthFilter, route } from './route.js';
 import { observe } from '../finalizers/observe.js';
+import { audit } from '../finalizers/audit.js';
+import { settle } from '../finalizers/settle.js';
 import { releasePermits } from '../finalizers/release-permits.js';
 import { anthropicRequest } from '../../surfaces/anthropic.js';
 import { countTokens } from '../../surfaces/count-tokens.js';
@@ -22,8 +26,8 @@ const STAGE_IMPL: Record<StageName, Stage> = {
   parse_body: parseBody,
   guardrails,
   route,
-  rate_limit: noopStage('rate_limit'),
-  budget: noopStage('budget'),
+  rate_limit: rateLimit,
+  budget,
   dedup: noopStage('dedup'),
   health_filter: healthFilter,
   cache_lookup: noopStage('cache_lookup'),
@@ -32,9 +36,9 @@ const STAGE_IMPL: Record<StageName, Stage> = {
 
 const FINALIZER_IMPL: Record<FinalizerName, Finalizer | undefined> = {
   release_permits: releasePermits,
-  settle: undefined,
+  settle,
   cache_store: undefined,
-  audit: undefined,
+  audit,
   observe,
 };
 
