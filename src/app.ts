@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { GatewayError } from './errors/gateway-error.js';
 import { renderError } from './errors/render.js';
 import type { Gateway } from './gateway.js';
+import type { ProxyMetrics } from './observability/prometheus.js';
 import { RequestContext } from './pipeline/context.js';
 import { runPipeline } from './pipeline/run.js';
 import { anthropicStages, countTokensStages, finalizers, geminiStages, modelsStages, proxyStages } from './pipeline/stages/index.js';
@@ -55,6 +56,7 @@ export function createHandler(gw: Gateway): (req: IncomingMessage, res: ServerRe
         break;
       case '/metrics/prometheus':
         if (method === 'GET') {
+          if (gw.telemetry.metrics) return sendPrometheus(gw.telemetry.metrics, res);
           return sendError(gw, req, res, new GatewayError('not_configured', 'prometheus metrics not enabled'), 'ditto');
         }
         break;
@@ -123,6 +125,18 @@ function readyReply(res: ServerResponse, checks: Array<{ name: string; status: '
   const body: Record<string, unknown> = { status: ok ? 'ready' : 'not_ready' };
   if (checks.length > 0) body['checks'] = checks;
   sendJson(res, ok ? 200 : 503, body);
+}
+
+/** The Prometheus exposition (CONTRACT §3.2), text format 0.0.4. */
+function sendPrometheus(metrics: ProxyMetrics, res: ServerResponse): void {
+  metrics.render().then((text) => {
+    res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4', 'content-length': Buffer.byteLength(text) });
+    res.end(text);
+  }, (err: unknown) => {
+    const body = JSON.stringify({ error: { code: 'encode_error', message: `metrics unavailable: ${(err as Error)?.message ?? String(err)}` } });
+    res.writeHead(500, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+    res.end(body);
+  });
 }
 
 function sendJson(res: ServerResponse, status: number, value: unknown): void {

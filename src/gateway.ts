@@ -11,7 +11,9 @@ import { createAgent, PassthroughBackend } from './upstream/passthrough.js';
 import type { Backend } from './upstream/types.js';
 import { createTranslationBackend } from './providers/registry.js';
 import { Counters } from './observability/metrics.js';
-import type { Logger } from './observability/logger.js';
+import { redactingLogger, type Logger } from './observability/logger.js';
+import { Redactor } from './observability/redact.js';
+import { Telemetry, type TelemetryDeps } from './observability/telemetry.js';
 import type { Store } from './store/store.js';
 import { Governance } from './usage/governance.js';
 import { loadPricingFile, type PricingTable } from './pricing/table.js';
@@ -19,6 +21,8 @@ import { loadPricingFile, type PricingTable } from './pricing/table.js';
 /** Services opened before the gateway is built (CONTRACT §1.4: stores open before backends). */
 export interface GatewayDeps {
   store?: Store | undefined;
+  /** Where `--otel-json` spans go (default stderr). */
+  telemetry?: TelemetryDeps | undefined;
   /** The `--pricing-litellm` table; when absent and the flag is set, the gateway loads it itself. */
   pricing?: PricingTable | undefined;
 }
@@ -36,6 +40,10 @@ export class Gateway {
   readonly breaker: CircuitBreaker | undefined;
   readonly health: HealthChecker | undefined;
   readonly counters = new Counters();
+  /** Logger with the `observability` redaction and JSON-log sampling applied. */
+  readonly logger: Logger;
+  /** Prometheus metrics, tracing and devtools capture (each off unless its flag is set). */
+  readonly telemetry: Telemetry;
   readonly agent: Agent;
   /**
    * The persistent governance store (`--sqlite`, `--redis`), opened by the caller before the gateway is
@@ -50,8 +58,11 @@ export class Gateway {
   draining = false;
   #seq = 0;
 
-  constructor(readonly config: ConfigFile, readonly options: CliOptions, readonly logger: Logger, deps: GatewayDeps = {}) {
+  constructor(readonly config: ConfigFile, readonly options: CliOptions, logger: Logger, deps: GatewayDeps = {}) {
     this.store = deps.store;
+    const obs = config.observability;
+    const redactor = new Redactor(obs.redaction);
+    this.logger = redactingLogger(logger, redactor, obs.sampling.json_logs_rate);
     this.governance = new Governance(deps.store, deps.pricing ?? (options.pricingLitellm !== undefined ? loadPricingFile(options.pricingLitellm) : undefined));
     this.agent = createAgent();
     this.keys = new KeyIndex(config.virtual_keys);
@@ -63,6 +74,7 @@ export class Gateway {
       else if (b.base_url) backends.set(b.name, new PassthroughBackend(b, this.agent));
     }
     this.backends = backends;
+    this.telemetry = new Telemetry(obs, redactor, options, backends, this.logger, deps.telemetry);
     this.breaker = options.circuitBreaker
       ? new CircuitBreaker({
           threshold: options.cbFailureThreshold,
@@ -103,6 +115,7 @@ export class Gateway {
     this.health?.stop();
     await this.governance.drain();
     await this.guardrails.close();
+    await this.telemetry.close();
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<'late'>((resolve) => { timer = setTimeout(() => resolve('late'), 1000); });
     const closed = this.agent.close().then(() => 'closed' as const, () => 'closed' as const);

@@ -93,6 +93,13 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     process.stderr.write(`${err.message}\n`);
     return 1;
   }
+  if (options.otel && options.otelEndpoint === undefined) {
+    // The standard OpenTelemetry variables: a full traces URL, or a base URL to which /v1/traces is added.
+    const traces = env['OTEL_EXPORTER_OTLP_TRACES_ENDPOINT']?.trim();
+    const base = env['OTEL_EXPORTER_OTLP_ENDPOINT']?.trim();
+    if (traces) options.otelEndpoint = traces;
+    else if (base) options.otelEndpoint = `${base.replace(/\/+$/, '')}/v1/traces`;
+  }
   if (options.check) {
     process.stdout.write('config ok\n');
     return 0;

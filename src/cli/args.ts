@@ -67,6 +67,15 @@ export const FLAGS: readonly FlagSpec[] = [
   { names: ['--admin-tenant-token-env'], kind: 'tenant', arg: 'TENANT=ENV', help: 'Tenant admin token from env var ENV (repeatable)', repeatable: true, group: 'Admin' },
   { names: ['--admin-tenant-read-token'], kind: 'tenant', arg: 'TENANT=T', help: 'Read-only admin token limited to one tenant (repeatable)', repeatable: true, group: 'Admin' },
   { names: ['--admin-tenant-read-token-env'], kind: 'tenant', arg: 'TENANT=ENV', help: 'Tenant read-only admin token from env var ENV (repeatable)', repeatable: true, group: 'Admin' },
+  { names: ['--prometheus-metrics'], kind: 'bool', help: 'Serve Prometheus metrics on GET /metrics/prometheus', group: 'Observability' },
+  { names: ['--prometheus-max-key-series'], kind: 'uint', arg: 'N', help: 'Most virtual_key_id label values (default 1024); more fold into __overflow__', implies: '--prometheus-metrics', min: 1, group: 'Observability' },
+  { names: ['--prometheus-max-model-series'], kind: 'uint', arg: 'N', help: 'Most model label values (default 1024)', implies: '--prometheus-metrics', min: 1, group: 'Observability' },
+  { names: ['--prometheus-max-backend-series'], kind: 'uint', arg: 'N', help: 'Most backend label values (default 128)', implies: '--prometheus-metrics', min: 1, group: 'Observability' },
+  { names: ['--prometheus-max-path-series'], kind: 'uint', arg: 'N', help: 'Most path label values (default 128)', implies: '--prometheus-metrics', min: 1, group: 'Observability' },
+  { names: ['--otel'], kind: 'bool', help: 'Record OpenTelemetry traces; export OTLP/HTTP JSON (default http://127.0.0.1:4318/v1/traces)', group: 'Observability' },
+  { names: ['--otel-endpoint'], kind: 'string', arg: 'URL', help: 'OTLP/HTTP traces endpoint; implies --otel', implies: '--otel', group: 'Observability' },
+  { names: ['--otel-json'], kind: 'bool', help: 'Write spans as JSON lines to stderr instead of exporting; implies --otel', implies: '--otel', group: 'Observability' },
+  { names: ['--devtools'], kind: 'string', arg: 'PATH', help: 'Append redacted, sampled request/response JSON lines to PATH', group: 'Observability' },
   { names: ['--help', '-h'], kind: 'bool', help: 'Print this help and exit', group: 'Other' },
   { names: ['--version', '-V'], kind: 'bool', help: 'Print the version and exit', group: 'Other' },
 ];
@@ -122,6 +131,16 @@ export interface CliOptions {
   adminTenantTokenEnvs: Array<{ tenant: string; env: string }>;
   adminTenantReadTokens: Array<{ tenant: string; token: string }>;
   adminTenantReadTokenEnvs: Array<{ tenant: string; env: string }>;
+  prometheusMetrics: boolean;
+  prometheusMaxKeySeries: number;
+  prometheusMaxModelSeries: number;
+  prometheusMaxBackendSeries: number;
+  prometheusMaxPathSeries: number;
+  otel: boolean;
+  /** `--otel-endpoint`; main.ts fills it from `OTEL_EXPORTER_OTLP_ENDPOINT` when unset. */
+  otelEndpoint: string | undefined;
+  otelJson: boolean;
+  devtools: string | undefined;
   help: boolean;
   version: boolean;
 }
@@ -182,6 +201,15 @@ export function defaultOptions(): CliOptions {
     adminTenantTokenEnvs: [],
     adminTenantReadTokens: [],
     adminTenantReadTokenEnvs: [],
+    prometheusMetrics: false,
+    prometheusMaxKeySeries: 1024,
+    prometheusMaxModelSeries: 1024,
+    prometheusMaxBackendSeries: 128,
+    prometheusMaxPathSeries: 128,
+    otel: false,
+    otelEndpoint: undefined,
+    otelJson: false,
+    devtools: undefined,
     help: false,
     version: false,
   };
@@ -346,6 +374,26 @@ function apply(o: CliOptions, canonical: string, spec: FlagSpec, name: string, v
       return;
     case '--proxy-health-check-interval-secs': o.healthCheckIntervalSecs = num(spec, name, v); return;
     case '--proxy-health-check-timeout-secs': o.healthCheckTimeoutSecs = num(spec, name, v); return;
+    case '--prometheus-metrics': o.prometheusMetrics = true; return;
+    case '--prometheus-max-key-series': o.prometheusMaxKeySeries = num(spec, name, v); return;
+    case '--prometheus-max-model-series': o.prometheusMaxModelSeries = num(spec, name, v); return;
+    case '--prometheus-max-backend-series': o.prometheusMaxBackendSeries = num(spec, name, v); return;
+    case '--prometheus-max-path-series': o.prometheusMaxPathSeries = num(spec, name, v); return;
+    case '--otel': o.otel = true; return;
+    case '--otel-endpoint':
+      try {
+        const u = new URL(v);
+        if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('scheme');
+      } catch {
+        throw new FlagError(`invalid --otel-endpoint: ${JSON.stringify(v)} is not an http(s) URL`);
+      }
+      o.otelEndpoint = v;
+      return;
+    case '--otel-json': o.otelJson = true; return;
+    case '--devtools':
+      if (v.trim() === '') throw new FlagError('--devtools cannot be empty');
+      o.devtools = v;
+      return;
     case '--state': o.statePath = nonEmpty(name, v); return;
     case '--sqlite': o.sqlitePath = nonEmpty(name, v); return;
     case '--redis': o.redisUrl = nonEmpty(name, v); return;

@@ -1,10 +1,14 @@
 import { pino, type Logger as Pino } from 'pino';
+import type { Redactor } from './redact.js';
+import { sampled, samplingId } from './sampling.js';
 
 /** One structured event (CONTRACT §4.14): `{"ts_ms","event","payload"}`. */
 export type EventPayload = Record<string, unknown>;
 
 /** The gateway's logger: named events plus plain operator messages. */
 export interface Logger {
+  /** True when lines are JSON (`--json-logs`): then `observability.sampling.json_logs_rate` applies. */
+  readonly json: boolean;
   /** A structured event. In human mode, `proxy.response` becomes the access line; others a short line. */
   event(name: string, payload: EventPayload): void;
   info(message: string): void;
@@ -93,6 +97,7 @@ export function createLogger(options: { json: boolean; destination?: NodeJS.Writ
   );
   if (options.json) {
     return {
+      json: true,
       event: (event, payload) => p.info({ event, payload }),
       info: (message) => p.info({ event: 'gateway.info', payload: { message } }),
       warn: (message) => p.warn({ event: 'gateway.warning', payload: { message } }),
@@ -103,6 +108,7 @@ export function createLogger(options: { json: boolean; destination?: NodeJS.Writ
   // Human mode writes plain lines to the same destination.
   const write = (line: string): void => { dest.write(`${new Date().toISOString()} ${line}\n`); };
   return {
+    json: false,
     event: (event, payload) => write(humanLine(event, payload)),
     info: (m) => write(m),
     warn: (m) => write(`warning: ${m}`),
@@ -124,4 +130,29 @@ function humanLine(event: string, pl: EventPayload): string {
     return line;
   }
   return `${event} ${JSON.stringify(pl)}`;
+}
+
+/**
+ * The logger every request path uses (CONTRACT §4.14): payloads redacted by the `observability`
+ * rules (key names at any depth, query parameters in URL-like fields, regexes, JSON pointers) and
+ * operator messages by the regexes; in JSON mode, events sampled at `json_logs_rate`, deterministically
+ * by the payload's `request_id` (or `trace_id`, `response_id`, `session_id`, `id`). Events without any
+ * such id are always written.
+ */
+export function redactingLogger(inner: Logger, redactor: Redactor, jsonLogsRate: number): Logger {
+  const sample = inner.json && jsonLogsRate < 1;
+  return {
+    json: inner.json,
+    event(name, payload) {
+      if (sample) {
+        const id = samplingId(payload);
+        if (id !== undefined && !sampled(id, jsonLogsRate, 'logs')) return;
+      }
+      inner.event(name, redactor.redact(payload) as EventPayload);
+    },
+    info: (m) => inner.info(redactor.redactString(m)),
+    warn: (m) => inner.warn(redactor.redactString(m)),
+    error: (m) => inner.error(redactor.redactString(m)),
+    flush: () => inner.flush(),
+  };
 }

@@ -6,6 +6,7 @@ import type { GatewayError } from '../errors/gateway-error.js';
 import type { RouteRule } from '../routing/router.js';
 import type { ClientSurface, ResponseConverter } from '../surfaces/types.js';
 import type { Backend } from '../upstream/types.js';
+import type { TraceState } from '../observability/tracing.js';
 import type { Gateway } from '../gateway.js';
 import type { GovRequest } from '../usage/governance.js';
 
@@ -75,6 +76,8 @@ export class RequestContext {
   convertResponse: ResponseConverter | undefined;
   /** CONTRACT §3.7/§3.8: with no virtual keys configured, the client's own credential, sent on as `authorization: Bearer`. */
   forwardedCredential: string | undefined;
+  /** The request's trace (ids, client spans) while tracing is on (`--otel`); created at the first attempt or the finalizer. */
+  trace: TraceState | undefined;
   /** Non-fatal notes for the client (`x-ditto-warnings`) and logs. */
   warnings: string[] = [];
   /** Released by the `release_permits` finalizer. */

@@ -30,5 +30,6 @@ export const observe: Finalizer = {
       ...(ctx.error ? { error_code: ctx.error.code } : {}),
       ...(blocked ? { reason: ctx.guardrailReason } : {}),
     });
+    ctx.gw.telemetry.finish(ctx);
   },
 };

@@ -10,7 +10,7 @@ import { responseCost, settleRequest } from '../finalizers/settle.js';
 import type { Readable } from 'node:stream';
 import { chatToResponses, responsesToChat, SHIM_STATUSES } from '../../surfaces/responses-shim.js';
 import { UpstreamFailure, type Backend, type UpstreamResponse } from '../../upstream/types.js';
-import type { RequestContext } from '../context.js';
+import type { AttemptRecord, RequestContext } from '../context.js';
 import type { Stage } from '../run.js';
 
 /** Methods that may move to another backend without a client `x-request-id` (CONTRACT §4.5 safety guard). */
@@ -53,7 +53,7 @@ export const forward: Stage = {
       let res: UpstreamResponse;
       try {
         res = await b.send({
-          method: ctx.method, path: ctx.path, query: surface ? '' : ctx.query, headers: baseHeaders, body, json,
+          method: ctx.method, path: ctx.path, query: surface ? '' : ctx.query, headers: gw.telemetry.attemptHeaders(ctx, baseHeaders), body, json,
           requestId: ctx.id, signal: ctx.abort.signal, contentLength: ctx.bodyStream ? ctx.bodyBytes || undefined : undefined,
         });
         if (shimApplies(ctx, b, res.status, json)) res = await shimResponses(ctx, b, res, json as Record<string, unknown>, baseHeaders);
@@ -63,7 +63,7 @@ export const forward: Stage = {
         const durationMs = performance.now() - t0;
         if (ctx.bodyTooLarge()) throw new GatewayError('request_too_large', `request body exceeds the ${o.maxBodyBytes}-byte limit (--proxy-max-body-bytes)`);
         const f = err instanceof UpstreamFailure ? err : new UpstreamFailure('network', (err as Error)?.message ?? 'error', { cause: err });
-        ctx.attempts.push({ backend: b.name, result: f.kind, durationMs });
+        recordAttempt(ctx, { backend: b.name, result: f.kind, durationMs });
         if (f.kind === 'aborted') {
           ctx.outcome = 'client_aborted';
           return;
@@ -91,13 +91,13 @@ export const forward: Stage = {
         const action = o.retry && o.retryStatusCodes.includes(status) ? 'retry' : 'fallback';
         logRouting(ctx, b.name, 'status', `status ${status}`, action, mayMoveOn && hasNext, !mayMoveOn && hasNext);
         if (mayMoveOn && hasNext) {
-          ctx.attempts.push({ backend: b.name, result: 'status', status, durationMs: performance.now() - t0 });
+          recordAttempt(ctx, { backend: b.name, result: 'status', status, durationMs: performance.now() - t0 });
           discard(res);
           b.inFlight--;
           continue;
         }
       }
-      ctx.attempts.push({ backend: b.name, result: 'ok', status, durationMs: performance.now() - t0 });
+      recordAttempt(ctx, { backend: b.name, result: 'ok', status, durationMs: performance.now() - t0 });
       try {
         await relay(ctx, b, res);
       } finally {
@@ -144,6 +144,12 @@ async function shimResponses(ctx: RequestContext, b: Backend, first: UpstreamRes
   const model = typeof chat['model'] === 'string' ? chat['model'] : '';
   ctx.convertResponse = (r) => chatToResponses(r, ctx.id, model, { onMidstreamFailure: () => { ctx.outcome = 'upstream_failed_midstream'; } });
   return up;
+}
+
+/** Record a finished attempt: for logs and audit, and the per-attempt metrics and client span. */
+function recordAttempt(ctx: RequestContext, rec: AttemptRecord): void {
+  ctx.attempts.push(rec);
+  ctx.gw.telemetry.attempt(ctx, rec);
 }
 
 function atCap(b: Backend): boolean {
@@ -217,6 +223,7 @@ async function relay(ctx: RequestContext, b: Backend, up: UpstreamResponse): Pro
   }
   if (sse) {
     ctx.streamed = true;
+    ctx.gw.telemetry.streamOpened(ctx, b.name);
     headers['cache-control'] ??= 'no-cache';
     headers['x-accel-buffering'] = 'no';
   }
@@ -231,13 +238,13 @@ async function relay(ctx: RequestContext, b: Backend, up: UpstreamResponse): Pro
 
 /**
  * CONTRACT §7.7: a streamed chat/completions or completions request to an OpenAI-compatible backend
- * (passthrough, the mock, or a translation backend, which turns the provider's native usage into the usage chunk)
- * without `stream_options.include_usage` gets it added upstream; the relay then
+ * (passthrough or the mock) without `stream_options.include_usage` gets it added upstream; the relay then
  * removes the usage-only final chunk, so the stream settles on real usage and the client sees what it asked for.
  */
-function injectsUsage(ctx: RequestContext, _b: Backend, json: Record<string, unknown>): boolean {
+function injectsUsage(ctx: RequestContext, b: Backend, json: Record<string, unknown>): boolean {
   if (ctx.method !== 'POST' || json['stream'] !== true) return false;
   if (ctx.path !== '/v1/chat/completions' && ctx.path !== '/v1/completions') return false;
+  if (b.kind !== 'passthrough' && b.provider !== 'mock') return false;
   const so = json['stream_options'];
   return !(so !== null && typeof so === 'object' && (so as Record<string, unknown>)['include_usage'] === true);
 }

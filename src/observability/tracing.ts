@@ -1,0 +1,238 @@
+import { randomFillSync } from 'node:crypto';
+
+/**
+ * A small OpenTelemetry-compatible span model and exporters (no SDK dependency): W3C trace context,
+ * one server span per request, one client span per upstream attempt, exported in batches off the
+ * hot path as OTLP/HTTP JSON (`--otel-endpoint`) or as JSON lines on stderr (`--otel-json`).
+ */
+
+export type AttrValue = string | number | boolean;
+
+export interface SpanData {
+  readonly traceId: string;
+  readonly spanId: string;
+  readonly parentSpanId: string | undefined;
+  readonly name: string;
+  /** OTLP SpanKind: 2 = server, 3 = client. */
+  readonly kind: 2 | 3;
+  /** Epoch milliseconds, fractional. */
+  readonly startMs: number;
+  readonly endMs: number;
+  readonly attributes: Readonly<Record<string, AttrValue>>;
+  /** OTLP status code: 0 unset, 1 ok, 2 error. */
+  readonly status: 0 | 1 | 2;
+}
+
+/** The trace of one request: ids fixed when first needed, client spans collected until the finalizer. */
+export interface TraceState {
+  readonly traceId: string;
+  readonly serverSpanId: string;
+  /** The client's span (from its `traceparent`), parent of our server span. */
+  readonly parentSpanId: string | undefined;
+  /** The span id handed upstream in `traceparent` for the attempt in progress. */
+  pendingSpanId: string | undefined;
+  readonly clients: SpanData[];
+}
+
+const ID_POOL_BYTES = 4096;
+let pool = Buffer.alloc(0);
+let poolAt = ID_POOL_BYTES;
+
+/** `n` random bytes as lowercase hex, from a pool refilled 4 KiB at a time. Never all zeros. */
+export function randomHex(n: number): string {
+  for (;;) {
+    if (poolAt + n > ID_POOL_BYTES) {
+      if (pool.length === 0) pool = Buffer.alloc(ID_POOL_BYTES);
+      randomFillSync(pool);
+      poolAt = 0;
+    }
+    const s = pool.toString('hex', poolAt, poolAt + n);
+    poolAt += n;
+    if (!/^0+$/.test(s)) return s;
+  }
+}
+
+const TRACEPARENT = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(-.*)?$/;
+
+/** Parse a W3C `traceparent` header; undefined when absent or invalid (all-zero ids, version ff). */
+export function parseTraceparent(value: string | string[] | undefined): { traceId: string; spanId: string } | undefined {
+  if (typeof value !== 'string') return undefined;
+  const m = TRACEPARENT.exec(value.trim().toLowerCase());
+  if (!m) return undefined;
+  const [, version, traceId, spanId] = m as unknown as [string, string, string, string];
+  if (version === 'ff' || (version === '00' && m[5] !== undefined)) return undefined;
+  if (/^0+$/.test(traceId) || /^0+$/.test(spanId)) return undefined;
+  return { traceId, spanId };
+}
+
+/** A `traceparent` value for a span (sampled). */
+export function formatTraceparent(traceId: string, spanId: string): string {
+  return `00-${traceId}-${spanId}-01`;
+}
+
+/** Start a request's trace, as a child of the client's `traceparent` when it sent a valid one. */
+export function newTrace(traceparent: string | string[] | undefined): TraceState {
+  const parent = parseTraceparent(traceparent);
+  return {
+    traceId: parent?.traceId ?? randomHex(16),
+    serverSpanId: randomHex(8),
+    parentSpanId: parent?.spanId,
+    pendingSpanId: undefined,
+    clients: [],
+  };
+}
+
+/** Epoch milliseconds (fractional) → OTLP's decimal nanoseconds string, without losing precision. */
+export function unixNanos(ms: number): string {
+  const whole = Math.floor(ms);
+  const frac = Math.min(999999, Math.round((ms - whole) * 1e6));
+  return `${whole}${String(frac).padStart(6, '0')}`;
+}
+
+/** Where finished spans go. */
+export interface SpanExporter {
+  export(spans: readonly SpanData[]): Promise<void>;
+}
+
+function otlpValue(v: AttrValue): Record<string, unknown> {
+  if (typeof v === 'string') return { stringValue: v };
+  if (typeof v === 'boolean') return { boolValue: v };
+  return Number.isInteger(v) ? { intValue: String(v) } : { doubleValue: v };
+}
+
+/** The OTLP/HTTP JSON body (`ExportTraceServiceRequest`) for a batch of spans. */
+export function otlpBody(spans: readonly SpanData[], serviceVersion: string): string {
+  return JSON.stringify({
+    resourceSpans: [{
+      resource: { attributes: [{ key: 'service.name', value: { stringValue: 'ditto-gateway' } }, { key: 'service.version', value: { stringValue: serviceVersion } }] },
+      scopeSpans: [{
+        scope: { name: 'ditto-gateway', version: serviceVersion },
+        spans: spans.map((s) => ({
+          traceId: s.traceId,
+          spanId: s.spanId,
+          ...(s.parentSpanId !== undefined ? { parentSpanId: s.parentSpanId } : {}),
+          name: s.name,
+          kind: s.kind,
+          startTimeUnixNano: unixNanos(s.startMs),
+          endTimeUnixNano: unixNanos(s.endMs),
+          attributes: Object.entries(s.attributes).map(([key, value]) => ({ key, value: otlpValue(value) })),
+          status: { code: s.status },
+        })),
+      }],
+    }],
+  });
+}
+
+/** POSTs batches to an OTLP/HTTP traces endpoint (`…/v1/traces`), JSON encoded, with a timeout. */
+export class OtlpHttpExporter implements SpanExporter {
+  constructor(readonly endpoint: string, readonly serviceVersion: string, readonly timeoutMs = 5000) {}
+
+  async export(spans: readonly SpanData[]): Promise<void> {
+    const res = await fetch(this.endpoint, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: otlpBody(spans, this.serviceVersion),
+      signal: AbortSignal.timeout(this.timeoutMs),
+    });
+    await res.arrayBuffer().catch(() => undefined);
+    if (!res.ok) throw new Error(`OTLP endpoint answered ${res.status}`);
+  }
+}
+
+/** Writes one JSON line per span (`--otel-json`), ids and times as in OTLP JSON, attributes as an object. */
+export class JsonLinesExporter implements SpanExporter {
+  constructor(readonly out: { write(s: string): unknown }) {}
+
+  async export(spans: readonly SpanData[]): Promise<void> {
+    let text = '';
+    for (const s of spans) {
+      text += `${JSON.stringify({
+        trace_id: s.traceId,
+        span_id: s.spanId,
+        parent_span_id: s.parentSpanId ?? null,
+        name: s.name,
+        kind: s.kind === 2 ? 'server' : 'client',
+        start_time_unix_nano: unixNanos(s.startMs),
+        end_time_unix_nano: unixNanos(s.endMs),
+        status: s.status === 2 ? 'error' : s.status === 1 ? 'ok' : 'unset',
+        attributes: s.attributes,
+      })}\n`;
+    }
+    this.out.write(text);
+  }
+}
+
+/**
+ * Batches finished spans and exports them in the background: a bounded queue (spans beyond it are
+ * dropped and counted, never blocking a request), a flush at `batchSize` spans or every `intervalMs`,
+ * one export at a time, failures reported to `onError` at most once a minute.
+ */
+export class BatchSpanProcessor {
+  #queue: SpanData[] = [];
+  #timer: NodeJS.Timeout | undefined;
+  #exporting: Promise<void> | undefined;
+  #lastErrorAt = 0;
+  dropped = 0;
+  exported = 0;
+
+  constructor(
+    readonly exporter: SpanExporter,
+    readonly onError: (message: string) => void,
+    readonly options: { maxQueue: number; batchSize: number; intervalMs: number } = { maxQueue: 4096, batchSize: 512, intervalMs: 1000 },
+  ) {}
+
+  add(span: SpanData): void {
+    if (this.#queue.length >= this.options.maxQueue) {
+      this.dropped++;
+      return;
+    }
+    this.#queue.push(span);
+    if (this.#queue.length >= this.options.batchSize) this.#kick();
+    else if (this.#timer === undefined) {
+      this.#timer = setTimeout(() => {
+        this.#timer = undefined;
+        this.#kick();
+      }, this.options.intervalMs);
+      this.#timer.unref();
+    }
+  }
+
+  #kick(): void {
+    if (this.#exporting !== undefined || this.#queue.length === 0) return;
+    const batch = this.#queue.splice(0, this.options.batchSize);
+    this.#exporting = this.exporter.export(batch).then(
+      () => { this.exported += batch.length; },
+      (err: unknown) => {
+        this.dropped += batch.length;
+        const now = Date.now();
+        if (now - this.#lastErrorAt > 60_000) {
+          this.#lastErrorAt = now;
+          this.onError(`span export failed (${batch.length} spans dropped): ${(err as Error)?.message ?? String(err)}`);
+        }
+      },
+    ).finally(() => {
+      this.#exporting = undefined;
+      if (this.#queue.length >= this.options.batchSize) this.#kick();
+      else if (this.#queue.length > 0 && this.#timer === undefined) {
+        this.#timer = setTimeout(() => {
+          this.#timer = undefined;
+          this.#kick();
+        }, this.options.intervalMs);
+        this.#timer.unref();
+      }
+    });
+  }
+
+  /** Export everything queued now (shutdown, tests). */
+  async flush(): Promise<void> {
+    if (this.#timer !== undefined) {
+      clearTimeout(this.#timer);
+      this.#timer = undefined;
+    }
+    for (;;) {
+      if (this.#exporting !== undefined) await this.#exporting;
+      else if (this.#queue.length > 0) this.#kick();
+      else return;
+    }
+  }
+}
