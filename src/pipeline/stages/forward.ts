@@ -238,13 +238,13 @@ async function relay(ctx: RequestContext, b: Backend, up: UpstreamResponse): Pro
 
 /**
  * CONTRACT §7.7: a streamed chat/completions or completions request to an OpenAI-compatible backend
- * (passthrough or the mock) without `stream_options.include_usage` gets it added upstream; the relay then
+ * (passthrough, the mock, or a translation backend, which turns the provider's native usage into the usage chunk)
+ * without `stream_options.include_usage` gets it added upstream; the relay then
  * removes the usage-only final chunk, so the stream settles on real usage and the client sees what it asked for.
  */
-function injectsUsage(ctx: RequestContext, b: Backend, json: Record<string, unknown>): boolean {
+function injectsUsage(ctx: RequestContext, _b: Backend, json: Record<string, unknown>): boolean {
   if (ctx.method !== 'POST' || json['stream'] !== true) return false;
   if (ctx.path !== '/v1/chat/completions' && ctx.path !== '/v1/completions') return false;
-  if (b.kind !== 'passthrough' && b.provider !== 'mock') return false;
   const so = json['stream_options'];
   return !(so !== null && typeof so === 'object' && (so as Record<string, unknown>)['include_usage'] === true);
 }
