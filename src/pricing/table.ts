@@ -114,7 +114,8 @@ export function parsePricing(doc: unknown): PricingTable {
   if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) throw new PricingError('pricing file must be a JSON object of model entries');
   const models = new Map<string, ModelPrice>();
   for (const [model, entry] of Object.entries(doc as Record<string, unknown>)) {
-    if (entry === null || typeof entry !== 'object' || Array.isArray(entry)) continue;
+    // `sample_spec` documents the format (its prices are placeholders), it is not a model.
+    if (model === 'sample_spec' || entry === null || typeof entry !== 'object' || Array.isArray(entry)) continue;
     const e = entry as Record<string, unknown>;
     const input = price(model, e, 'input_cost_per_token', 'input_cost_per_1k_tokens');
     const output = price(model, e, 'output_cost_per_token', 'output_cost_per_1k_tokens');
