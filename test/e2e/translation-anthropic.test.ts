@@ -94,7 +94,7 @@ test('non-stream: system, multi-turn, images (URL and base64), sampling, stop �
   assert.equal(response.headers.get('x-ditto-translation-warnings'), null);
 });
 
-test('stream: deltas reach the client before the provider finishes; final usage chunk with include_usage', async () => {
+test('stream: deltas reach the client before the provider finishes; final usage chunk with include_usage', { timeout: 30_000 }, async () => {
   const g = gate();
   prov.reply({ type: 'sse', frames: anthropicStreamFrames([{ type: 'text', text: 'Hello there, friend.' }], { usage: { input_tokens: 30, output_tokens: 9, cache_read_input_tokens: 10 } }), holdAfter: 5, release: g.promise });
   const stream = await client.chat.completions.create({
@@ -292,4 +292,40 @@ test('endpoints Anthropic has no equivalent for → 501 unsupported_endpoint, no
   assert.equal(errorOf(r).code, 'unsupported_endpoint');
   assert.equal(r.headers['x-ditto-translation'], 'anthropic');
   assert.equal(prov.requests.length, before);
+});
+
+test('client leaves mid-stream → the provider connection is closed (no orphaned generation)', { timeout: 30_000 }, async () => {
+  const g = gate();
+  prov.reply({ type: 'sse', frames: anthropicStreamFrames([{ type: 'text', text: 'a long answer that never finishes' }]), holdAfter: 4, release: g.promise });
+  const ac = new AbortController();
+  const stream = await client.chat.completions.create({ model: 'claude-sonnet-4-5', messages: [{ role: 'user', content: 'x' }], max_tokens: 50, stream: true }, { signal: ac.signal });
+  const seen = prov.requests[prov.requests.length - 1];
+  assert.ok(seen);
+  // The SDK ends (or rejects) the iteration once aborted; either way the gateway must close the provider side.
+  await (async () => {
+    for await (const c of stream) if (c.choices[0]?.delta.content) ac.abort();
+  })().catch(() => undefined);
+  await seen.closed;
+  assert.equal(seen.aborted, true);
+  g.open();
+});
+
+test('timeout_seconds: a provider that never answers → 504 backend_timeout', async () => {
+  const p2 = await startAnthropicServer(KEY);
+  const g2 = await startTestGateway({
+    backends: [{ name: 'slow', provider: 'anthropic', timeout_seconds: 0.3, provider_config: { base_url: p2.url } }],
+    virtual_keys: [{ id: 'k', token: VK_TOKEN }],
+    router: { default_backends: [{ backend: 'slow' }] },
+  }, {}, { ANTHROPIC_API_KEY: KEY });
+  try {
+    p2.reply({ type: 'hang' });
+    const err = await sdk(g2.url).chat.completions.create({ model: 'claude-sonnet-4-5', messages: [{ role: 'user', content: 'x' }], max_tokens: 5 })
+      .then(() => undefined, (e: unknown) => e);
+    assert.ok(err instanceof OpenAI.APIError);
+    assert.equal((err as APIError).status, 504);
+    assert.equal((err as APIError).code, 'backend_timeout');
+  } finally {
+    await g2.close();
+    await p2.close();
+  }
 });
