@@ -5,6 +5,7 @@ import { PROTOCOLS, type Converted, type IrRequest } from '../protocols/index.js
 import { isRecord, type JsonObject } from '../protocols/util.js';
 import { convertFromOpenAi, translationError, type ConvertOptions } from './convert.js';
 import type { ClientSurface } from './types.js';
+import { surfaceUsageSink } from './usage.js';
 
 /** The request body as a JSON object, whatever its content type (these surfaces take JSON only). */
 export function jsonObjectBody(ctx: RequestContext): JsonObject {
@@ -57,6 +58,7 @@ export function installSurface(ctx: RequestContext, surface: ClientSurface, text
     model: surface.model,
     warnings,
     onMidstreamFailure: () => { ctx.outcome = 'upstream_failed_midstream'; },
+    onUsage: surfaceUsageSink(ctx),
   };
   if (wrap) options.wrap = wrap;
   ctx.convertResponse = (up) => convertFromOpenAi(surface.protocol, up, options);

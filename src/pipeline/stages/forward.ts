@@ -9,6 +9,8 @@ import { JsonUsageTap, SseUsageTap } from '../../usage/sse-tap.js';
 import { responseCost, settleRequest } from '../finalizers/settle.js';
 import type { Readable } from 'node:stream';
 import { chatToResponses, responsesToChat, SHIM_STATUSES } from '../../surfaces/responses-shim.js';
+import { isClientShaped, sendSurfaceDirect, takesSurfaceDirectly } from '../../surfaces/native.js';
+import { surfaceUsageSink } from '../../surfaces/usage.js';
 import { UpstreamFailure, type Backend, type UpstreamResponse } from '../../upstream/types.js';
 import type { AttemptRecord, RequestContext } from '../context.js';
 import type { Stage } from '../run.js';
@@ -52,7 +54,7 @@ export const forward: Stage = {
       const t0 = performance.now();
       let res: UpstreamResponse;
       try {
-        res = await b.send({
+        res = takesSurfaceDirectly(ctx, b) ? await sendSurfaceDirect(ctx, b, baseHeaders, surfaceUsageSink(ctx)) : await b.send({
           method: ctx.method, path: ctx.path, query: surface ? '' : ctx.query, headers: gw.telemetry.attemptHeaders(ctx, baseHeaders), body, json,
           requestId: ctx.id, signal: ctx.abort.signal, contentLength: ctx.bodyStream ? ctx.bodyBytes || undefined : undefined,
         });
@@ -142,7 +144,9 @@ async function shimResponses(ctx: RequestContext, b: Backend, first: UpstreamRes
     requestId: ctx.id, signal: ctx.abort.signal, contentLength: undefined,
   });
   const model = typeof chat['model'] === 'string' ? chat['model'] : '';
-  ctx.convertResponse = (r) => chatToResponses(r, ctx.id, model, { onMidstreamFailure: () => { ctx.outcome = 'upstream_failed_midstream'; } });
+  ctx.convertResponse = (r) => chatToResponses(r, ctx.id, model, {
+    onMidstreamFailure: () => { ctx.outcome = 'upstream_failed_midstream'; }, onUsage: surfaceUsageSink(ctx),
+  });
   return up;
 }
 
@@ -199,7 +203,7 @@ function logRouting(ctx: RequestContext, backend: string, kind: string, reason: 
 async function relay(ctx: RequestContext, b: Backend, up: UpstreamResponse): Promise<void> {
   // A client surface or the responses shim answers in its own protocol; a reply that cannot be converted
   // throws here, before any byte went out, and becomes a local error in the client's shape.
-  if (ctx.convertResponse) up = await ctx.convertResponse(up);
+  if (ctx.convertResponse && !isClientShaped(up)) up = await ctx.convertResponse(up);
   const res = ctx.res;
   const headers = relayResponseHeaders(up.headers);
   headers['x-ditto-request-id'] = ctx.id;
@@ -280,7 +284,8 @@ function readForUsage(b: Backend, body: Readable): Promise<Buffer> {
 async function settleBuffered(ctx: RequestContext, g: GovRequest, body: Buffer, headers: Record<string, string | string[] | number | undefined>): Promise<void> {
   const gov = ctx.gw.governance;
   if (ctx.status >= 200 && ctx.status < 300) {
-    g.usage = usageFromJsonBody(body);
+    // A client surface or translation may already have read the provider's usage (OpenAI-shaped): it wins.
+    g.usage ??= usageFromJsonBody(body);
     const pico = g.usage !== undefined ? responseCost(ctx, g) : undefined;
     if (pico !== undefined && isTokenPriced(ctx.method, ctx.path)) headers['x-ditto-response-cost-usd'] = formatUsd(pico);
   }
