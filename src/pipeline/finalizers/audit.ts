@@ -16,7 +16,8 @@ export function proxyAuditRecord(ctx: RequestContext, settled?: { tokens: number
   const key = ctx.key;
   const g = ctx.gov;
   const code = ctx.error?.code;
-  const kind = ctx.backend !== undefined && ctx.status > 0 && code === undefined ? 'proxy' : code !== undefined && BLOCKED.has(code) ? 'proxy.blocked' : 'proxy.error';
+  const blocked = (code !== undefined && BLOCKED.has(code)) || ctx.guardrailReason !== undefined; // a schema guardrail answers 400
+  const kind = ctx.backend !== undefined && ctx.status > 0 && code === undefined ? 'proxy' : blocked ? 'proxy.blocked' : 'proxy.error';
   const payload: Record<string, unknown> = {
     request_id: ctx.id,
     virtual_key_id: key?.id ?? null,
@@ -35,6 +36,7 @@ export function proxyAuditRecord(ctx: RequestContext, settled?: { tokens: number
     user_id: key?.config.user_id ?? null,
   };
   if (code !== undefined) payload['error_code'] = code;
+  if (ctx.guardrailReason !== undefined) payload['reason'] = ctx.guardrailReason;
   if (g?.sentModel !== undefined && g.sentModel !== ctx.model) payload['sent_model'] = g.sentModel;
   const u = g?.usage;
   if (u !== undefined) {
