@@ -6,6 +6,7 @@ import {
 } from '../protocols/index.js';
 import { streamProtocolError } from '../protocols/ir.js';
 import { tryParseJson } from '../protocols/util.js';
+import { warningsHeader } from '../providers/translation.js';
 import type { HeaderMap, UpstreamResponse } from '../upstream/types.js';
 
 /** Largest upstream JSON body converted for a client surface (CONTRACT §3.5: chat body buffered ≤ 8 MiB). */
@@ -46,12 +47,6 @@ export function convertedHeaders(up: HeaderMap, warnings: readonly string[], con
   out['content-type'] = contentType;
   if (warnings.length > 0) out['x-ditto-translation-warnings'] = warningsHeader(warnings);
   return out;
-}
-
-/** The warnings as one header value: `; `-separated, printable ASCII only (anything else becomes `?`). */
-export function warningsHeader(warnings: readonly string[]): string {
-  const joined = warnings.join('; ');
-  return joined.replace(/[^\x20-\x7e]/g, '?').slice(0, 4096);
 }
 
 /** Reads a body whole, or undefined past `max` bytes (the rest is discarded, the stream destroyed). */

@@ -297,3 +297,15 @@ test('no virtual keys: the client credential is forwarded as authorization: Bear
     await up2.close();
   }
 });
+
+test('loss is reported: a field chat completions cannot carry is dropped and named in x-ditto-translation-warnings', async () => {
+  up.handle((_req, res) => sendJson(res, 200, chatCompletion('ok', 'up-model')));
+  const r = await raw(`${gw.url}/v1/messages`, {
+    method: 'POST', headers: { 'x-api-key': VK_TOKEN, 'content-type': 'application/json' },
+    body: JSON.stringify({ model: 'claude-x', max_tokens: 5, top_k: 40, messages: [{ role: 'user', content: 'x' }] }),
+  });
+  assert.equal(r.status, 200);
+  const warnings = JSON.parse(String(r.headers['x-ditto-translation-warnings'])) as string[];
+  assert.ok(warnings.some((w) => w.startsWith('top_k')), String(r.headers['x-ditto-translation-warnings']));
+  assert.equal(lastBody()['top_k'], undefined);
+});
