@@ -1,12 +1,15 @@
 /**
  * Closed-loop HTTP load: `wrk` when installed (C, cheap on the shared core, microsecond latency
- * histogram), otherwise autocannon's CLI (Node; latencies recorded in whole milliseconds, so its
- * 1-connection p50 is coarse). Both run as a child pinned to the load core.
+ * histogram), otherwise autocannon's CLI (Node), both as a child pinned to the load core. autocannon
+ * records whole milliseconds, so with it the 1-connection windows use a sequential node:http client in
+ * this (pinned) process instead, which times each request in microseconds.
  */
 import { writeFileSync } from 'node:fs';
+import { Agent, request } from 'node:http';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { hasCommand, pinned, runCommand } from './children.js';
+import { percentile } from './ttfb.js';
 
 export type GeneratorName = 'wrk' | 'autocannon';
 
@@ -49,7 +52,13 @@ export class LoadGenerator {
   }
 
   run(spec: LoadSpec): Promise<LoadResult> {
-    return this.name === 'wrk' ? this.#wrk(spec) : this.#autocannon(spec);
+    if (this.name === 'wrk') return this.#wrk(spec);
+    return spec.connections === 1 ? sequential(spec) : this.#autocannon(spec);
+  }
+
+  /** Which client measures a window with this many connections. */
+  clientFor(connections: number): string {
+    return this.name === 'autocannon' && connections === 1 ? 'sequential node:http client' : this.name;
   }
 
   #bodyFile(body: string): string {
@@ -116,4 +125,37 @@ end
       errors: r.errors + r.timeouts + r.non2xx,
     };
   }
+}
+
+/** One connection, one request at a time, for `durationS`; each request timed to its last byte. */
+async function sequential(spec: LoadSpec): Promise<LoadResult> {
+  const u = new URL(spec.url);
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  const payload = Buffer.from(spec.body);
+  const headers = { ...spec.headers, 'content-length': String(payload.length) };
+  const once = (): Promise<number> => new Promise((resolve, reject) => {
+    const req = request({ host: u.hostname, port: u.port, path: u.pathname, method: 'POST', agent, headers }, (res) => {
+      res.on('data', () => undefined);
+      res.on('end', () => resolve(res.statusCode ?? 0));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(payload);
+  });
+  const times: number[] = [];
+  let errors = 0;
+  const start = performance.now();
+  const end = start + spec.durationS * 1000;
+  try {
+    while (performance.now() < end) {
+      const t0 = performance.now();
+      const status = await once().catch(() => 0);
+      times.push(performance.now() - t0);
+      if (status < 200 || status >= 300) errors++;
+    }
+  } finally {
+    agent.destroy();
+  }
+  const durationS = (performance.now() - start) / 1000;
+  return { requests: times.length, durationS, rps: times.length / durationS, p50Ms: percentile(times, 50), p99Ms: percentile(times, 99), errors };
 }

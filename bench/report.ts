@@ -144,7 +144,10 @@ function mainRows(r: BenchResults): string[][] {
     rows.push([String(l.connections), 'direct', fmtInt(l.direct.rps), ms(l.direct.p50Ms), ms(l.direct.p99Ms), '', '', '', '', pct(l.direct.spread), String(l.direct.errors)]);
     const x = r.directXcore;
     if (l.connections === 1 && x) {
-      rows.push(['1', 'direct, upstream core 0', fmtInt(x.rps), ms(x.p50Ms), ms(x.p99Ms), `${(x.rps / l.direct.rps).toFixed(2)}×`, signed(x.p50Ms - l.direct.p50Ms), '', '', pct(x.spread), String(x.errors)]);
+      rows.push([
+        '1', 'direct, upstream core 0', fmtInt(x.rps), ms(x.p50Ms), ms(x.p99Ms), `${(x.rps / l.direct.rps).toFixed(2)}×`, signed(x.p50Ms - l.direct.p50Ms),
+        x.cpuUsPerReq === undefined ? '' : `(mock) ${x.cpuUsPerReq.toFixed(0)}`, '', pct(x.spread), String(x.errors),
+      ]);
     }
     rows.push([
       String(l.connections), 'gateway', fmtInt(l.gateway.rps), ms(l.gateway.p50Ms), ms(l.gateway.p99Ms),
@@ -244,16 +247,21 @@ export function markdown(r: BenchResults, notes: string | undefined): string {
     '',
     '- **vs direct**: gateway req/s ÷ direct req/s at the same connection count, measured in the same run.',
     '- **gw CPU µs/req**: gateway process CPU (user + system, all threads, from `/proc/<pid>/stat`) over the',
-    '  measured windows ÷ requests completed in them.',
+    '  measured windows ÷ requests completed in them. The 64-connection figure is the one the target uses;',
+    '  at 1 connection the core idles between requests and every wake-up is expensive on this VM (see the',
+    '  calibration row).',
     '- **gw core busy**: gateway CPU seconds per wall second. Near 100% means the gateway\'s core was the',
-    '  bottleneck; well below means the load generator and mock (sharing the other core) were.',
+    '  bottleneck. Well below while core 0 itself was ~100% busy (next line) means other processes took the',
+    '  gateway\'s core; well below with core 0 idle means the load generator and mock (core 1) were the limit.',
     '- **round spread**: (max − min) ÷ mean of the per-round req/s: how noisy the machine was.',
     `- per-core busy at 64 connections: direct ${corePct(at64?.direct)}; gateway ${corePct(at64?.gateway)}.`,
     ...(r.directXcore ? [
       '- **direct, upstream core 0** (calibration): the same 1-connection load sent straight to a second mock',
       '  pinned to the gateway\'s core. Same-core direct requests never cross cores, while every gateway request',
       '  crosses four times (client → gateway → upstream → gateway → client); on a VM each crossing wakes an idle',
-      '  vCPU, so this row shows what two crossings cost by themselves.',
+      '  vCPU, so this row shows what two crossings cost by themselves. Its CPU column is the do-nothing mock\'s',
+      '  CPU per request when it is woken on an idle core: compare it with the ~15-20 µs the same mock uses',
+      '  when it shares the busy load core. The gateway pays the same wake-up price, twice per request.',
     ] : []),
     '',
   ];
@@ -304,8 +312,9 @@ export function markdown(r: BenchResults, notes: string | undefined): string {
     '  share core 1. Direct rows send the same requests straight to the mock.',
     '- Before measuring, the runner checks that the gateway relays the mock\'s JSON and SSE bytes unchanged,',
     '  then warms both paths up. Non-2xx answers and socket errors are counted in **errors**.',
-    '- The wrk generator reports latency percentiles in microseconds; autocannon (the fallback when `wrk` is',
-    '  not installed) records whole milliseconds, so its 1-connection p50 difference is coarse.',
+    '- The wrk generator reports latency percentiles in microseconds. autocannon (the fallback when `wrk` is',
+    '  not installed) records whole milliseconds, so with it the 1-connection windows use a sequential',
+    '  node:http client in the runner (same core), timed in microseconds.',
     '',
     '## Reproduce',
     '',

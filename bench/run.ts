@@ -183,7 +183,7 @@ async function main(): Promise<void> {
   const load = new LoadGenerator(generatorName, dir, loadCore);
   const loadBefore = loadAverage();
   log(`ditto-gateway benchmark: ${machineSummary()}, Node ${process.version}`);
-  log(`generator ${generatorName}${generatorName === 'autocannon' ? ' (wrk not found: latencies in whole ms)' : ''}; pinning: ${pinning}`);
+  log(`generator ${generatorName}${generatorName === 'autocannon' ? ` (wrk not found: 1-connection windows use the ${load.clientFor(1)})` : ''}; pinning: ${pinning}`);
   log(`plan: ${o.rounds} round(s) × ${levels.join('/')} connections × direct+gateway, ${o.durationS} s each; scratch dir ${dir}`);
   if (loadBefore !== undefined && loadBefore > 0.5) log(`note: 1-minute load average is ${loadBefore.toFixed(2)} before starting; other work will add noise`);
 
@@ -222,7 +222,7 @@ async function main(): Promise<void> {
     let cpuNote = '';
     if (cpu0 !== undefined && cpu1 !== undefined) {
       cell.cpuS = (cell.cpuS ?? 0) + (cpu1 - cpu0);
-      cpuNote = `, gateway CPU ${(((cpu1 - cpu0) * 1e6) / r.requests).toFixed(0)} µs/req`;
+      cpuNote = `, core-0 process CPU ${(((cpu1 - cpu0) * 1e6) / r.requests).toFixed(0)} µs/req`;
     }
     log(`  ${label.padEnd(26)} ${fmtInt(r.rps).padStart(7)} req/s  p50 ${r.p50Ms.toFixed(3)} ms  p99 ${r.p99Ms.toFixed(3)} ms${cpuNote}${r.errors ? `  ERRORS ${r.errors}` : ''}`);
     return r;
@@ -248,7 +248,8 @@ async function main(): Promise<void> {
       }
       if (xcoreUrl !== undefined && c === 1) {
         n++;
-        await measure(cell('direct-xcore', c), xcoreUrl, undefined, `[${n}/${total}] c=1 direct, upstream core 0`);
+        // Its CPU per request shows what an idle core costs to wake (compare the mock on the load core).
+        await measure(cell('direct-xcore', c), xcoreUrl, xcore?.pid, `[${n}/${total}] c=1 direct, upstream core 0`);
       }
     }
   }
@@ -310,7 +311,9 @@ async function main(): Promise<void> {
     date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
     machine: machineSummary(),
     node: process.version,
-    generator: generatorName === 'wrk' ? 'wrk (1 thread, µs latency histogram)' : 'autocannon 8 CLI (latency in whole ms)',
+    generator: generatorName === 'wrk'
+      ? 'wrk (1 thread, µs latency histogram)'
+      : `autocannon 8 CLI for 16+ connections (latency in whole ms); ${load.clientFor(1)} (µs timing) for 1 connection`,
     pinning,
     nodeFlags: o.nodeFlags.join(' '),
     loadAvgBefore: loadBefore,

@@ -1,0 +1,127 @@
+/**
+ * Translation benchmark (not run in tests; issue 4 targets: ≤ 1 ms added time to first token p50, ≤ 20 µs CPU per
+ * translated chunk). Build, then: `node dist/bench/translation-micro.js [--quick]`.
+ *
+ * 1. CPU per chunk: a recorded Anthropic (and Gemini) stream, one SSE event per network chunk, pushed through the
+ *    provider decoder → IR → OpenAI encoder, bare and through the `translateStream` Transform the gateway uses.
+ * 2. Time to first byte: one in-process gateway with a passthrough backend (OpenAI SSE upstream) and an `anthropic`
+ *    translation backend (Anthropic SSE upstream), both upstreams answering at once; samples interleaved in blocks,
+ *    same client code for both, so the p50 difference is the translation's added TTFT. The upstreams run in a worker
+ *    thread; client and gateway share this thread (the full harness, `bench/run.ts`, pins processes to cores).
+ */
+import { Readable, Writable } from 'node:stream';
+import { Worker } from 'node:worker_threads';
+import { defaultOptions } from '../src/cli/args.js';
+import { makeEnvLookup } from '../src/config/env.js';
+import { loadConfigDocument } from '../src/config/load.js';
+import { createLogger } from '../src/observability/logger.js';
+import { PROTOCOLS, type ProtocolId } from '../src/protocols/index.js';
+import { translateStream } from '../src/providers/stream.js';
+import { startGateway } from '../src/server.js';
+import { anthropicStreamFrames } from '../test/fixtures/providers/anthropic.js';
+import { geminiStreamFrames } from '../test/fixtures/providers/gemini.js';
+import { createTtfbSampler, percentile } from './ttfb.js';
+
+const quick = process.argv.includes('--quick');
+const words = Array.from({ length: 200 }, (_, i) => `word${i} `).join('');
+
+function anthropicChunks(): Buffer[] {
+  return anthropicStreamFrames([
+    { type: 'text', text: words },
+    { type: 'tool_use', id: 'toolu_1', name: 'lookup', input: { query: 'benchmark translation overhead', limit: 10 } },
+  ]).map((f) => Buffer.from(f));
+}
+
+function geminiChunks(): Buffer[] {
+  const parts = words.split(' ').filter(Boolean).map((w) => [{ text: `${w} ` }]);
+  return geminiStreamFrames(parts).map((f) => Buffer.from(f));
+}
+
+function cpuPerChunk(name: string, from: ProtocolId, chunks: Buffer[], iterations: number): void {
+  const run = (): number => {
+    const dec = PROTOCOLS[from].createStreamDecoder();
+    const enc = PROTOCOLS.openai.createStreamEncoder({ id: 'chatcmpl-b', model: 'm', created: 1, includeUsage: true });
+    let bytes = 0;
+    for (const c of chunks) for (const ev of dec.push(c)) for (const f of enc.push(ev)) bytes += f.length;
+    for (const ev of dec.end()) for (const f of enc.push(ev)) bytes += f.length;
+    return bytes;
+  };
+  for (let i = 0; i < 200; i++) run();
+  const c0 = process.cpuUsage();
+  for (let i = 0; i < iterations; i++) run();
+  const c = process.cpuUsage(c0);
+  const us = (c.user + c.system) / (iterations * chunks.length);
+  console.log(`${name.padEnd(44)} ${us.toFixed(2).padStart(7)} µs CPU/chunk (${chunks.length} chunks)`);
+}
+
+async function cpuPerChunkStream(name: string, from: ProtocolId, chunks: Buffer[], iterations: number): Promise<void> {
+  const run = async (): Promise<void> => {
+    const dec = PROTOCOLS[from].createStreamDecoder();
+    const enc = PROTOCOLS.openai.createStreamEncoder({ id: 'chatcmpl-b', model: 'm', created: 1, includeUsage: true });
+    const out = translateStream(Readable.from(chunks, { objectMode: false }), dec, enc);
+    for await (const _ of out) { /* drain */ }
+  };
+  for (let i = 0; i < 50; i++) await run();
+  const c0 = process.cpuUsage();
+  for (let i = 0; i < iterations; i++) await run();
+  const c = process.cpuUsage(c0);
+  const us = (c.user + c.system) / (iterations * chunks.length);
+  console.log(`${name.padEnd(44)} ${us.toFixed(2).padStart(7)} µs CPU/chunk (${chunks.length} chunks)`);
+}
+
+async function ttft(samples: number): Promise<void> {
+  const base = { id: 'c', object: 'chat.completion.chunk', created: 1, model: 'gpt-4o-mini' };
+  const openaiFrames = [
+    `data: ${JSON.stringify({ ...base, choices: [{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }] })}\n\n`,
+    ...words.split(' ').filter(Boolean).map((w) => `data: ${JSON.stringify({ ...base, choices: [{ index: 0, delta: { content: `${w} ` }, finish_reason: null }] })}\n\n`),
+    `data: ${JSON.stringify({ ...base, choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] })}\n\n`,
+    'data: [DONE]\n\n',
+  ];
+  const worker = new Worker(new URL('./translation-upstream.js', import.meta.url), {
+    workerData: { openaiFrames, anthropicFrames: anthropicStreamFrames([{ type: 'text', text: words }]) },
+  });
+  const urls = await new Promise<{ openai: string; anthropic: string }>((resolve) => worker.once('message', resolve));
+  const oa = { url: urls.openai };
+  const an = { url: urls.anthropic };
+  const loaded = loadConfigDocument({
+    backends: [
+      { name: 'pt', base_url: `${oa.url}/v1` },
+      { name: 'claude', provider: 'anthropic', provider_config: { base_url: an.url } },
+    ],
+    virtual_keys: [{ id: 'b', token: 'sk-bench' }],
+    router: { rules: [{ model_prefix: 'claude', backend: 'claude' }], default_backends: [{ backend: 'pt' }] },
+  }, makeEnvLookup({ ANTHROPIC_API_KEY: 'sk-ant-bench' }));
+  const sink = new Writable({ write(_c, _e, cb) { cb(); } });
+  const gw = await startGateway(loaded.config, { ...defaultOptions(), listen: { host: '127.0.0.1', port: 0 } }, createLogger({ json: true, destination: sink }));
+  const headers = { authorization: 'Bearer sk-bench', 'content-type': 'application/json' };
+  const body = (model: string): string => JSON.stringify({ model, max_tokens: 256, stream: true, messages: [{ role: 'user', content: 'hello' }] });
+  const pass = createTtfbSampler(`${gw.url}/v1/chat/completions`, body('gpt-4o-mini'), headers);
+  const trans = createTtfbSampler(`${gw.url}/v1/chat/completions`, body('claude-sonnet-4-5'), headers);
+  try {
+    const check = await trans.fetchOnce();
+    if (check.status !== 200 || !check.body.includes('"finish_reason":"stop"')) throw new Error(`translated stream check failed: ${check.status}`);
+    await pass.sample(100);
+    await trans.sample(100);
+    const a: number[] = [];
+    const b: number[] = [];
+    for (let i = 0; i < samples; i += 100) {
+      a.push(...await pass.sample(100));
+      b.push(...await trans.sample(100));
+    }
+    const p = (v: number[], q: number): string => percentile(v, q).toFixed(3);
+    console.log(`TTFB passthrough  p50 ${p(a, 50)} ms  p99 ${p(a, 99)} ms  (${a.length} samples)`);
+    console.log(`TTFB translation  p50 ${p(b, 50)} ms  p99 ${p(b, 99)} ms`);
+    console.log(`added TTFT p50    ${(percentile(b, 50) - percentile(a, 50)).toFixed(3)} ms (target ≤ 1 ms)`);
+  } finally {
+    pass.close();
+    trans.close();
+    await gw.shutdown(0);
+    await worker.terminate();
+  }
+}
+
+const iterations = quick ? 300 : 3000;
+cpuPerChunk('anthropic → openai (decoder + encoder)', 'anthropic', anthropicChunks(), iterations);
+cpuPerChunk('gemini → openai (decoder + encoder)', 'gemini', geminiChunks(), iterations);
+await cpuPerChunkStream('anthropic → openai (translateStream)', 'anthropic', anthropicChunks(), Math.ceil(iterations / 3));
+await ttft(quick ? 500 : 3000);
