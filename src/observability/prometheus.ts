@@ -126,6 +126,9 @@ export class ProxyMetrics {
   readonly cacheStores: CounterFamily;
   readonly cacheStoreErrors: CounterFamily;
   readonly cachePurges: CounterFamily;
+  readonly inputTokens: CounterFamily;
+  readonly outputTokens: CounterFamily;
+  readonly costUsd: CounterFamily;
 
   constructor(caps: SeriesCaps, redactor: Redactor, readonly backends: ReadonlyMap<string, Backend>) {
     this.key = new Dimension('virtual_key_id', caps.key, redactor);
@@ -180,6 +183,11 @@ export class ProxyMetrics {
     this.cacheStores = c('cache_stores_total', 'Responses stored in the proxy cache, by target.', ['target']);
     this.cacheStoreErrors = c('cache_store_errors_total', 'Failed proxy cache stores, by target.', ['target']);
     this.cachePurges = c('cache_purges_total', 'Proxy cache purges, by scope.', ['scope']);
+    // Settled usage (governance), beyond the §4.14 families: for spend and token dashboards.
+    const u = (name: string, help: string): CounterFamily => this.#add(new CounterFamily(`ditto_gateway_usage_${name}`, help, ['virtual_key_id', 'model']));
+    this.inputTokens = u('input_tokens_total', 'Input (prompt) tokens of settled requests, by virtual key and model, as the provider reported them.');
+    this.outputTokens = u('output_tokens_total', 'Output (completion) tokens of settled requests, by virtual key and model.');
+    this.costUsd = u('cost_usd_total', 'Cost in USD of settled requests (with a pricing table), by virtual key and model.');
     collectDefaultMetrics({ register: this.#process });
   }
 
@@ -239,6 +247,13 @@ export class ProxyMetrics {
     }
     if (ctx.backend !== undefined) this.responsesByBackendStatus.child2(this.backend.resolve(ctx.backend), status).value++;
     if (ctx.streamed) this.#streamEnded(ctx, path);
+    const gov = ctx.gov;
+    if (gov?.usage !== undefined) {
+      const m = model ?? this.model.resolve('unknown');
+      this.inputTokens.child2(key, m).value += gov.usage.input;
+      this.outputTokens.child2(key, m).value += gov.usage.output;
+      if (gov.costPico !== undefined) this.costUsd.child2(key, m).value += Number(gov.costPico) / 1e12;
+    }
   }
 
   #streamEnded(ctx: RequestContext, path: string): void {

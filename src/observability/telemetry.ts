@@ -162,6 +162,13 @@ export class Telemetry {
     }
     if (ctx.backend !== undefined) attrs['backend'] = ctx.backend;
     if (ctx.streamed) attrs['ditto.stream'] = true;
+    const g = ctx.gov;
+    if (g?.usage !== undefined) {
+      attrs['gen_ai.usage.input_tokens'] = g.usage.input;
+      attrs['gen_ai.usage.output_tokens'] = g.usage.output;
+    }
+    if (g?.sentModel !== undefined) attrs['gen_ai.response.model'] = g.sentModel;
+    if (g?.costPico !== undefined) attrs['ditto.cost_usd'] = Number(g.costPico) / 1e12;
     if (ctx.error !== undefined) attrs['error.type'] = ctx.error.code;
     const endMs = performance.timeOrigin + performance.now();
     spans.add({

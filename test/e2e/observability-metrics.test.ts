@@ -250,3 +250,34 @@ function rows(m: Map<string, MetricFamily>, name: string): Array<[string, number
 function rows2(m: Map<string, MetricFamily>, name: string): Array<[string, string, number]> {
   return samplesOf(m, P + name).map((s) => [Object.values(s.labels)[0] as string, Object.values(s.labels)[1] as string, s.value]);
 }
+
+test('402 budget refusals count in budget_exceeded_*; settled usage feeds the token counters and the access event', async () => {
+  const gw = await startTestGateway({
+    ...config(),
+    virtual_keys: [
+      { id: 'k-poor', token: 'sk-test-metrics-poor-01', budget: { total_tokens: 1 } },
+      { id: 'k-rich', token: 'sk-test-metrics-rich-01', budget: { total_tokens: 1_000_000 } },
+    ],
+  }, { prometheusMetrics: true });
+  try {
+    const refused = await chat(gw, 'gpt-ok', { authorization: 'Bearer sk-test-metrics-poor-01' });
+    assert.equal(refused.status, 402);
+    const ok = await chat(gw, 'gpt-ok', { authorization: 'Bearer sk-test-metrics-rich-01', 'x-request-id': 'usage-1' });
+    assert.equal(ok.status, 200);
+    await until(() => gw.events().filter((e) => e.event === 'proxy.response' || e.event === 'proxy.error').length === 2, 10_000, 'two access events');
+    const m = await scrape(gw);
+    assert.equal(valueOf(m, `${P}budget_exceeded_total`), 1);
+    assert.deepEqual(rows(m, 'budget_exceeded_by_key_total'), [['k-poor', 1]]);
+    assert.deepEqual(rows(m, 'budget_exceeded_by_model_total'), [['gpt-ok', 1]]);
+    assert.equal(valueOf(m, `${P}budget_exceeded_by_path_total`, { path: '/v1/chat/completions' }), 1);
+    assert.equal(valueOf(m, `${P}rate_limited_total`), 0);
+    // chatCompletion() reports prompt 5, completion 2.
+    assert.equal(valueOf(m, 'ditto_gateway_usage_input_tokens_total', { virtual_key_id: 'k-rich', model: 'gpt-ok' }), 5);
+    assert.equal(valueOf(m, 'ditto_gateway_usage_output_tokens_total', { virtual_key_id: 'k-rich', model: 'gpt-ok' }), 2);
+    const ev = gw.events().find((e) => e.payload['request_id'] === 'usage-1');
+    assert.equal(ev?.payload['input_tokens'], 5);
+    assert.equal(ev?.payload['output_tokens'], 2);
+  } finally {
+    await gw.close();
+  }
+});

@@ -27,9 +27,19 @@ export const observe: Finalizer = {
       body_len: ctx.bodyBytes,
       response_bytes: ctx.responseBytes,
       charge_tokens: ctx.chargeTokens,
+      ...usageFields(ctx),
       ...(ctx.error ? { error_code: ctx.error.code } : {}),
       ...(blocked ? { reason: ctx.guardrailReason } : {}),
     });
     ctx.gw.telemetry.finish(ctx);
   },
 };
+
+/** Settled tokens and cost, where known (governance read the provider's usage). */
+function usageFields(ctx: RequestContext): Record<string, number> {
+  const g = ctx.gov;
+  if (g?.usage === undefined) return {};
+  const out: Record<string, number> = { input_tokens: g.usage.input, output_tokens: g.usage.output, total_tokens: g.usage.total };
+  if (g.costPico !== undefined) out['cost_usd'] = Number(g.costPico) / 1e12;
+  return out;
+}
