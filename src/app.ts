@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { GatewayError } from './errors/gateway-error.js';
 import { renderError } from './errors/render.js';
 import type { Gateway } from './gateway.js';
+import { adminHandlerFor } from './admin/index.js';
 import type { ProxyMetrics } from './observability/prometheus.js';
 import { RequestContext } from './pipeline/context.js';
 import { runPipeline } from './pipeline/run.js';
@@ -38,6 +39,8 @@ export function hasDotSegment(path: string): boolean {
  * Wiring only; the work happens in the pipeline stages.
  */
 export function createHandler(gw: Gateway): (req: IncomingMessage, res: ServerResponse) => void {
+  // The admin API exists only when some admin token is set (§3.12); else /admin/* is the plain 404.
+  const admin = adminHandlerFor(gw);
   return (req, res) => {
     const url = req.url ?? '/';
     const q = url.indexOf('?');
@@ -83,6 +86,7 @@ export function createHandler(gw: Gateway): (req: IncomingMessage, res: ServerRe
       const g = parseGeminiPath(path);
       if (g !== undefined) return runPipeline(new RequestContext(gw, req, res, '/v1/chat/completions', query, 'gemini'), geminiStages(g), finalizers);
     }
+    if (admin !== undefined && (path === '/admin' || path.startsWith('/admin/'))) return admin(req, res, path, query);
     const proxy = proxyPath(path);
     if (proxy !== undefined) {
       if (hasDotSegment(proxy)) {
