@@ -273,6 +273,8 @@ export class RedisStore implements Store {
       throw err;
     }
     const [closed, id, ts] = reply;
+    // Redis answers again without having reconnected (e.g. an OOM or READONLY spell ended): retry now.
+    if (this.#pending.size > 0) void this.#retryPending();
     const outcome = closed === 1 ? done : 'not_found';
     return audit ? { outcome, audit: { id, tsMs: ts, kind: audit.kind, payload: structuredClone(audit.payload) } } : { outcome };
   }
