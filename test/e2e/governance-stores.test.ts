@@ -9,7 +9,7 @@ import { startCli, type RunningCli } from '../cli/run.js';
 import { startTestGateway } from '../helpers/gateway.js';
 import { sendJson, startUpstream } from '../helpers/upstream.js';
 import {
-  deletePrefix, describeUnlessSkipped, freePort, killHard, REDIS_URL, redisServerSkipReason, redisSkipReason, startRedisServer, testPrefix,
+  deletePrefix, describeUnlessSkipped, freePort, killHard, rawRedis, REDIS_URL, redisServerSkipReason, redisSkipReason, startRedisServer, testPrefix,
 } from '../store/services.js';
 import { chatBody, govConfig, post, until } from './governance-kit.js';
 
@@ -177,6 +177,47 @@ describeUnlessSkipped('governance on Redis: outage and recovery without restart'
     } finally {
       await gw.close();
       await store.close();
+      await up.close();
+      await killHard(redis);
+    }
+  });
+
+  test('the settlement and audit write fails after the upstream answered: 500 storage_error (fail closed), settled once Redis recovers', { timeout: 120_000 }, async () => {
+    const port = await freePort();
+    const redis = await startRedisServer(port);
+    const url = `redis://127.0.0.1:${port}`;
+    const store = await openStore({ kind: 'redis', url, options: { prefix: testPrefix() } });
+    const admin = rawRedis(url);
+    const up = await startUpstream();
+    // While the upstream answers, Redis stops accepting writes (maxmemory reached): the admission went
+    // through, the settlement with its audit record cannot.
+    up.handle(async (_req, res) => {
+      await admin.config('SET', 'maxmemory', '1');
+      sendJson(res, 200, { choices: [], usage: { total_tokens: 3 } });
+    });
+    const gw = await startTestGateway(govConfig(up.baseUrl, { budget: { total_tokens: 1_000_000 } }), {}, process.env, { store });
+    try {
+      const r = await post(gw.url, chatBody().body);
+      assert.equal(r.status, 500);
+      const e = ((await r.json()) as { error: { code: string } }).error;
+      assert.equal(e.code, 'storage_error');
+      await admin.config('SET', 'maxmemory', '0');
+      up.handle((_req, res) => sendJson(res, 200, { choices: [], usage: { total_tokens: 3 } }));
+      assert.equal((await post(gw.url, chatBody().body)).status, 200);
+      // The store re-applies the failed settlement itself (once) when Redis accepts writes again.
+      await until(async () => (await store.listReservations()).length === 0, 30_000);
+      const audit = await store.queryAudit({ limit: 10 });
+      assert.equal(audit.length, 2);
+      // The deferred settlement is the one that was attempted: the upstream's 200, charged (the provider
+      // did the work), although the client was told 500.
+      assert.deepEqual(audit.map((a) => a.payload['status']), [200, 200]);
+      const [led] = await store.listLedgers({ scopes: ['k1'] });
+      assert.equal(led?.spentTokens, 6);
+      assert.equal(led?.reservedTokens, 0);
+    } finally {
+      await gw.close();
+      await store.close();
+      admin.disconnect();
       await up.close();
       await killHard(redis);
     }
