@@ -72,7 +72,7 @@ export class RequestContext {
   error: GatewayError | undefined;
   /** Anthropic / Gemini client surface: the request in the client's protocol (src/surfaces); undefined on `/v1/*`. */
   clientSurface: ClientSurface | undefined;
-  /** Turns the OpenAI-shaped upstream answer into the client's protocol before it is relayed (surfaces, responses shim). */
+  /** Turns the OpenAI-shaped upstream answer into the client surface's protocol before it is relayed. */
   convertResponse: ResponseConverter | undefined;
   /** CONTRACT §3.7/§3.8: with no virtual keys configured, the client's own credential, sent on as `authorization: Bearer`. */
   forwardedCredential: string | undefined;

@@ -6,6 +6,7 @@ import {
 } from '../protocols/index.js';
 import { isRecord, tryParseJson, type JsonObject } from '../protocols/util.js';
 import type { UpstreamResponse } from '../upstream/types.js';
+import type { ResponseConverter } from './types.js';
 import { convertStream, convertedHeaders, isEventStream, MAX_CONVERTED_BODY_BYTES, readBodyCapped } from './convert.js';
 
 /** Statuses on `POST /v1/responses` that mean "this upstream has no Responses API" (CONTRACT §3.5). */
@@ -14,6 +15,20 @@ export const SHIM_STATUSES: ReadonlySet<number> = new Set([404, 405, 501]);
 /** The reply header naming the shim. */
 export const SHIM_HEADER = 'x-ditto-shim';
 export const SHIM_VALUE = 'responses_via_chat_completions';
+
+/** Chat-completions answers to a shimmed request, with the converter that turns each into the Responses shape. */
+const shimmed = new WeakMap<UpstreamResponse, ResponseConverter>();
+
+/** Remember that `up` answers a shimmed request and must be converted with `convert` before it is relayed. */
+export function markShimmed(up: UpstreamResponse, convert: ResponseConverter): UpstreamResponse {
+  shimmed.set(up, convert);
+  return up;
+}
+
+/** The converter for a shimmed answer, or undefined for any other answer. */
+export function shimConverter(up: UpstreamResponse): ResponseConverter | undefined {
+  return shimmed.get(up);
+}
 
 /** Most tool calls one shimmed stream tracks. */
 const MAX_TOOL_SLOTS = 32;

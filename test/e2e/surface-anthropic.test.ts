@@ -309,3 +309,29 @@ test('loss is reported: a field chat completions cannot carry is dropped and nam
   assert.ok(warnings.some((w) => w.startsWith('top_k')), String(r.headers['x-ditto-translation-warnings']));
   assert.equal(lastBody()['top_k'], undefined);
 });
+
+test('stream: a client that leaves mid-stream aborts the upstream request', { timeout: 60_000 }, async () => {
+  let release!: () => void;
+  const held = new Promise<void>((resolve) => { release = resolve; });
+  up.handle(async (_req, res) => {
+    res.writeHead(200, { 'content-type': 'text/event-stream' });
+    res.write(`data: ${JSON.stringify(chunk({ role: 'assistant', content: 'first' }))}\n\n`);
+    await held;
+  });
+  const before = up.requests.length;
+  const stream = await client().messages.create({ model: 'claude-x', max_tokens: 5, stream: true, messages: [{ role: 'user', content: 'x' }] });
+  const seen: string[] = [];
+  // Leaving the loop early makes the SDK abort its request (the client goes away).
+  for await (const ev of stream) {
+    seen.push(ev.type);
+    if (ev.type === 'content_block_delta') break;
+  }
+  assert.deepEqual(seen, ['message_start', 'content_block_start', 'content_block_delta']);
+  const seenUp = up.requests[before]!;
+  await new Promise<void>((resolve) => {
+    const check = (): void => { if (seenUp.aborted) resolve(); else setTimeout(check, 10); };
+    check();
+  });
+  assert.equal(seenUp.aborted, true);
+  release();
+});

@@ -214,3 +214,33 @@ test('an upstream that has /v1/responses is relayed natively (no shim)', async (
     await up2.close();
   }
 });
+
+test('fail-over after a shimmed attempt: the next backend answers /v1/responses natively and is not converted', async () => {
+  const a = await startUpstream();
+  const b = await startUpstream();
+  a.handle((req, res) => (req.url === '/v1/responses'
+    ? sendJson(res, 404, { error: { message: 'Not Found' } })
+    : sendJson(res, 503, { error: { message: 'overloaded', type: 'api_error' } })));
+  b.handle((_req, res) => sendJson(res, 200, { id: 'resp_b', object: 'response', status: 'completed', output: [], output_text: 'from b' }));
+  const gw2 = await startTestGateway({
+    backends: [{ name: 'a', base_url: a.baseUrl }, { name: 'b', base_url: b.baseUrl }],
+    virtual_keys: [{ id: 'k', token: VK_TOKEN }],
+    router: { default_backends: [{ backend: 'a', weight: 1 }, { backend: 'b', weight: 0.0001 }] },
+  }, { fallbackStatusCodes: [503] });
+  try {
+    const r = await raw(`${gw2.url}/v1/responses`, {
+      method: 'POST', headers: { authorization: `Bearer ${VK_TOKEN}`, 'content-type': 'application/json', 'x-request-id': 'shim-failover-1' },
+      body: JSON.stringify({ model: 'm', input: 'x' }),
+    });
+    assert.deepEqual(a.requests.map((q) => q.url), ['/v1/responses', '/v1/chat/completions']);
+    assert.deepEqual(b.requests.map((q) => q.url), ['/v1/responses']);
+    assert.equal(r.status, 200);
+    assert.equal(r.headers['x-ditto-backend'], 'b');
+    assert.equal(r.headers['x-ditto-shim'], undefined);
+    assert.deepEqual(JSON.parse(r.body.toString()), { id: 'resp_b', object: 'response', status: 'completed', output: [], output_text: 'from b' });
+  } finally {
+    await gw2.close();
+    await a.close();
+    await b.close();
+  }
+});

@@ -8,7 +8,7 @@ import { usageFromJsonBody } from '../../usage/extract.js';
 import { JsonUsageTap, SseUsageTap } from '../../usage/sse-tap.js';
 import { responseCost, settleRequest } from '../finalizers/settle.js';
 import type { Readable } from 'node:stream';
-import { chatToResponses, responsesToChat, SHIM_STATUSES } from '../../surfaces/responses-shim.js';
+import { chatToResponses, markShimmed, responsesToChat, shimConverter, SHIM_STATUSES } from '../../surfaces/responses-shim.js';
 import { isClientShaped, sendSurfaceDirect, takesSurfaceDirectly } from '../../surfaces/native.js';
 import { surfaceUsageSink } from '../../surfaces/usage.js';
 import { UpstreamFailure, type Backend, type UpstreamResponse } from '../../upstream/types.js';
@@ -144,10 +144,10 @@ async function shimResponses(ctx: RequestContext, b: Backend, first: UpstreamRes
     requestId: ctx.id, signal: ctx.abort.signal, contentLength: undefined,
   });
   const model = typeof chat['model'] === 'string' ? chat['model'] : '';
-  ctx.convertResponse = (r) => chatToResponses(r, ctx.id, model, {
+  // Tied to this answer, not to the request: should it fail over, the next backend's reply is not shimmed.
+  return markShimmed(up, (r) => chatToResponses(r, ctx.id, model, {
     onMidstreamFailure: () => { ctx.outcome = 'upstream_failed_midstream'; }, onUsage: surfaceUsageSink(ctx),
-  });
-  return up;
+  }));
 }
 
 /** Record a finished attempt: for logs and audit, and the per-attempt metrics and client span. */
@@ -203,7 +203,8 @@ function logRouting(ctx: RequestContext, backend: string, kind: string, reason: 
 async function relay(ctx: RequestContext, b: Backend, up: UpstreamResponse): Promise<void> {
   // A client surface or the responses shim answers in its own protocol; a reply that cannot be converted
   // throws here, before any byte went out, and becomes a local error in the client's shape.
-  if (ctx.convertResponse && !isClientShaped(up)) up = await ctx.convertResponse(up);
+  const convert = shimConverter(up) ?? (isClientShaped(up) ? undefined : ctx.convertResponse);
+  if (convert) up = await convert(up);
   const res = ctx.res;
   const headers = relayResponseHeaders(up.headers);
   headers['x-ditto-request-id'] = ctx.id;
