@@ -85,3 +85,33 @@ test('Anthropic stream passed through natively: settles on the provider usage fr
     return true;
   });
 });
+
+test('guardrails see surface traffic: a banned phrase in an Anthropic or Gemini prompt is refused in the client shape', async () => {
+  const up2 = await startUpstream();
+  const gw2 = await startTestGateway({
+    backends: [{ name: 'p', base_url: up2.baseUrl }],
+    virtual_keys: [{ id: 'g', token: 'sk-gov-guard', guardrails: { banned_phrases: ['forbidden fruit'] } }],
+    router: { default_backends: [{ backend: 'p' }] },
+  });
+  try {
+    const a = await raw(`${gw2.url}/v1/messages`, {
+      method: 'POST', headers: { 'x-api-key': 'sk-gov-guard', 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'm', max_tokens: 5, system: 'You like the Forbidden Fruit.', messages: [{ role: 'user', content: 'hi' }] }),
+    });
+    assert.equal(a.status, 403);
+    const ae = JSON.parse(a.body.toString()) as { type: string; error: { type: string; message: string } };
+    assert.equal(ae.type, 'error');
+    assert.equal(ae.error.type, 'permission_error');
+    assert.match(ae.error.message, /banned_phrase/);
+    const g = await raw(`${gw2.url}/v1beta/models/m:generateContent`, {
+      method: 'POST', headers: { 'x-goog-api-key': 'sk-gov-guard', 'content-type': 'application/json' },
+      body: JSON.stringify({ contents: [{ role: 'user', parts: [{ text: 'tell me of the forbidden fruit' }] }] }),
+    });
+    assert.equal(g.status, 403);
+    assert.equal((JSON.parse(g.body.toString()) as { error: { status: string } }).error.status, 'PERMISSION_DENIED');
+    assert.equal(up2.requests.length, 0);
+  } finally {
+    await gw2.close();
+    await up2.close();
+  }
+});
