@@ -5,6 +5,10 @@
 import { pipeline, Transform, type Readable } from 'node:stream';
 import type { IrStreamEvent, StreamDecoder, StreamEncoder } from '../protocols/index.js';
 
+/** Slice sizes for large upstream reads (see `transform`). */
+const FIRST_SLICE_BYTES = 1024;
+const SLICE_BYTES = 16 * 1024;
+
 /** Called with every IR event on its way through (usage taps, tests). Must be cheap and must not throw. */
 export type IrEventTap = (ev: IrStreamEvent) => void;
 
@@ -24,10 +28,20 @@ export function translateStream(body: Readable, decoder: StreamDecoder, encoder:
     }
     return out;
   };
+  let sent = false;
   const t = new Transform({
     transform(chunk: Buffer, _enc, cb) {
-      const out = encode(decoder.push(chunk));
-      if (out !== '') this.push(out);
+      // A large read (a burst the provider sent at once, or bytes queued while the client was slow) is translated in
+      // slices, the first one small, so the first frames go out before the rest of the chunk is decoded.
+      for (let at = 0; at < chunk.length;) {
+        const end = Math.min(chunk.length, at + (sent ? SLICE_BYTES : FIRST_SLICE_BYTES));
+        const out = encode(decoder.push(at === 0 && end === chunk.length ? chunk : chunk.subarray(at, end)));
+        if (out !== '') {
+          this.push(out);
+          sent = true;
+        }
+        at = end;
+      }
       cb();
     },
     flush(cb) {
