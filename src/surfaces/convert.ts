@@ -49,18 +49,25 @@ export function convertedHeaders(up: HeaderMap, warnings: readonly string[], con
   return out;
 }
 
-/** Reads a body whole, or undefined past `max` bytes (the rest is discarded, the stream destroyed). */
+/**
+ * Reads a body whole, or undefined past `max` bytes (the rest is discarded, the stream destroyed). A body that fails
+ * while being read is a 502 `backend_error` (nothing has been sent to the client yet).
+ */
 export async function readBodyCapped(body: Readable | Buffer, max: number): Promise<Buffer | undefined> {
   if (Buffer.isBuffer(body)) return body.length <= max ? body : undefined;
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const c of body as AsyncIterable<Buffer>) {
-    size += c.length;
-    if (size > max) {
-      body.destroy();
-      return undefined;
+  try {
+    for await (const c of body as AsyncIterable<Buffer>) {
+      size += c.length;
+      if (size > max) {
+        body.destroy();
+        return undefined;
+      }
+      chunks.push(c);
     }
-    chunks.push(c);
+  } catch (err) {
+    throw new GatewayError('backend_error', `backend response failed while being read: ${(err as Error)?.message ?? 'error'}`);
   }
   return Buffer.concat(chunks, size);
 }

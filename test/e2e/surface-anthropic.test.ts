@@ -335,3 +335,19 @@ test('stream: a client that leaves mid-stream aborts the upstream request', { ti
   assert.equal(seenUp.aborted, true);
   release();
 });
+
+test('errors: an upstream JSON body cut off before its end is a 502 in Anthropic shape, not a 500', async () => {
+  up.handle((_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': '200' });
+    res.write('{"id":"chatcmpl-x","object":', () => res.destroy());
+  });
+  const r = await raw(`${gw.url}/v1/messages`, {
+    method: 'POST', headers: { 'x-api-key': VK_TOKEN, 'content-type': 'application/json' },
+    body: JSON.stringify({ model: 'claude-x', max_tokens: 5, messages: [{ role: 'user', content: 'x' }] }),
+  });
+  assert.equal(r.status, 502);
+  const e = JSON.parse(r.body.toString()) as { type: string; error: { type: string; message: string } };
+  assert.equal(e.type, 'error');
+  assert.equal(e.error.type, 'api_error');
+  assert.match(e.error.message, /backend response failed/);
+});
