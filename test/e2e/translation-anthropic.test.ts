@@ -88,7 +88,7 @@ test('non-stream: system, multi-turn, images (URL and base64), sampling, stop â†
   assert.equal(data.object, 'chat.completion');
   assert.equal(data.choices[0]?.message.content, 'A red square.');
   assert.equal(data.choices[0]?.finish_reason, 'stop');
-  assert.deepEqual(data.usage, { prompt_tokens: 20, completion_tokens: 6, total_tokens: 26, prompt_tokens_details: { cached_tokens: 5 } });
+  assert.deepEqual(data.usage, { prompt_tokens: 20, completion_tokens: 6, total_tokens: 26, prompt_tokens_details: { cached_tokens: 5 }, cache_creation_input_tokens: 3 });
   assert.equal(response.headers.get('x-ditto-translation'), 'anthropic');
   assert.equal(response.headers.get('x-ditto-backend'), 'claude');
   assert.equal(response.headers.get('x-ditto-translation-warnings'), null);

@@ -165,7 +165,7 @@ test('the OpenAI encoder emits the usage chunk only when the client asked for it
   const withUsage = encode('openai', events);
   const e = PROTOCOLS.openai.createStreamEncoder({ ...ENCODE_CTX, includeUsage: false });
   const without = events.map((ev) => e.push(ev).join('')).join('') + e.end().join('');
-  assert.match(withUsage, /"choices":\[\],"usage":\{"prompt_tokens":2648,"completion_tokens":168,"total_tokens":2816,"prompt_tokens_details":\{"cached_tokens":2048\}\}/);
+  assert.match(withUsage, /"choices":\[\],"usage":\{"prompt_tokens":2648,"completion_tokens":168,"total_tokens":2816,"prompt_tokens_details":\{"cached_tokens":2048\},"cache_creation_input_tokens":128\}/);
   assert.doesNotMatch(without, /"usage"/);
   assert.ok(without.endsWith('data: [DONE]\n\n') && withUsage.endsWith('data: [DONE]\n\n'));
 });

@@ -30,12 +30,16 @@ export function convertUsageToIr(raw: JsonObject): IrUsage {
   };
 }
 
-/** Renders IR usage as OpenAI `usage`. Cache writes have no OpenAI field and are counted in `prompt_tokens` only. */
+/** Renders IR usage as OpenAI `usage`. Cache writes are counted in `prompt_tokens` and, when any, in `cache_creation_input_tokens`. */
 export function convertUsageFromIr(u: IrUsage): JsonObject {
   const prompt = inputTotal(u);
   const completion = outputTotal(u);
   const out: JsonObject = { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion };
   if (u.inputTokens.cacheRead !== undefined) out['prompt_tokens_details'] = { cached_tokens: u.inputTokens.cacheRead };
   if (u.outputTokens.reasoning !== undefined) out['completion_tokens_details'] = { reasoning_tokens: u.outputTokens.reasoning };
+  // Prompt-cache writes have no OpenAI field; LiteLLM's `cache_creation_input_tokens` extension carries them, so cost
+  // settlement (CONTRACT §4.9) can price them at the cache-write rate.
+  const w = u.inputTokens.cacheWrite;
+  if (w !== undefined && w > 0) out['cache_creation_input_tokens'] = w;
   return out;
 }
