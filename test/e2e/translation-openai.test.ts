@@ -103,6 +103,8 @@ test('/v1/models: translation models the key can route to, `<backend>/<model>` i
   ]);
   const pinned = await raw(`${gw.url}/v1/models`, { headers: { authorization: `Bearer ${PINNED}` } });
   assert.deepEqual((jsonOf(pinned)['data'] as Array<{ id: string }>).map((m) => m.id), ['gem/gemini-x', 'gemini-x']);
+  assert.equal(pinned.headers['x-ditto-translation'], 'gem');
+  assert.equal(all.headers['x-ditto-translation'], undefined);
 });
 
 test('/v1/models/{id}: served by the routed translation backend; unknown → 404 model_not_found', async () => {

@@ -39,12 +39,15 @@ export const listModels: Stage = {
     const body = JSON.stringify({ object: 'list', data });
     ctx.status = 200;
     ctx.outcome = 'relayed';
-    ctx.res.writeHead(200, {
+    const headers: Record<string, string | number> = {
       'content-type': 'application/json',
       'content-length': Buffer.byteLength(body),
       'x-ditto-request-id': ctx.id,
       'x-request-id': ctx.id,
-    });
+    };
+    // CONTRACT §3.6: a list served by one translation backend names it (the backend name, not the provider id).
+    if (pinned && backends[0]?.kind === 'translation') headers['x-ditto-translation'] = pinned;
+    ctx.res.writeHead(200, headers);
     ctx.res.end(body);
   },
 };
