@@ -7,7 +7,7 @@ import { percentile } from './ttfb.js';
 
 /** All runs of one (target, connections) cell across rounds. */
 export interface Cell {
-  target: 'direct' | 'direct-xcore' | 'gateway' | 'gateway-json';
+  target: 'direct' | 'direct-xcore' | 'gateway' | 'gateway-json' | 'gateway-obs-off' | 'gateway-obs-on';
   connections: number;
   runs: LoadResult[];
   /** Gateway CPU seconds over the measured windows (undefined for direct). */
@@ -85,6 +85,8 @@ export interface BenchResults {
   directXcore: CellSummary | undefined;
   jsonLogs: CellSummary | undefined;
   jsonLogsConnections: number;
+  /** The same gateway with observability off vs `--json-logs --prometheus-metrics --otel`, alternating windows. */
+  observability?: { connections: number; off: CellSummary; on: CellSummary; spans: number } | undefined;
   ttfb: { direct: TtfbSummary; gateway: TtfbSummary; directXcore?: TtfbSummary } | undefined;
   peakRssBytes: number | undefined;
   peakRssJsonBytes: number | undefined;
@@ -103,6 +105,9 @@ export const TARGETS = {
   addedP50Ms: 0.2,
   addedTtfbP50Ms: 0.5,
   peakRssMiB: 100,
+  /** Metrics + JSON logs + tracing together: throughput cost and added CPU per request. */
+  obsThroughputCost: 0.15,
+  obsCpuUs: 30,
 } as const;
 
 export interface TargetCheck {
@@ -125,7 +130,19 @@ export function checkTargets(r: BenchResults): TargetCheck[] {
     { name: 'gateway CPU per request (64 connections)', target: `≤ ${TARGETS.cpuUsPerReq} µs`, measured: na(cpu, (v) => `${v.toFixed(0)} µs`), pass: cpu === undefined ? undefined : cpu <= TARGETS.cpuUsPerReq },
     { name: 'added p50 latency at 1 connection', target: `≤ ${TARGETS.addedP50Ms} ms`, measured: na(addedP50, (v) => `${v.toFixed(3)} ms`), pass: addedP50 === undefined ? undefined : addedP50 <= TARGETS.addedP50Ms },
     { name: 'added p50 time to first byte (SSE)', target: `≤ ${TARGETS.addedTtfbP50Ms} ms`, measured: na(addedTtfb, (v) => `${v.toFixed(3)} ms`), pass: addedTtfb === undefined ? undefined : addedTtfb <= TARGETS.addedTtfbP50Ms },
+    ...observabilityTargets(r, na),
     { name: 'peak RSS (VmHWM, whole run)', target: `≤ ${TARGETS.peakRssMiB} MiB`, measured: na(rss, (v) => `${v.toFixed(1)} MiB`), pass: rss === undefined ? undefined : rss <= TARGETS.peakRssMiB },
+  ];
+}
+
+function observabilityTargets(r: BenchResults, na: (v: number | undefined, f: (x: number) => string) => string): TargetCheck[] {
+  const o = r.observability;
+  if (!o) return [];
+  const cost = 1 - o.on.rps / o.off.rps;
+  const cpu = o.on.cpuUsPerReq !== undefined && o.off.cpuUsPerReq !== undefined ? o.on.cpuUsPerReq - o.off.cpuUsPerReq : undefined;
+  return [
+    { name: `metrics + JSON logs + tracing: throughput cost (${o.connections} connections)`, target: `≤ ${pct(TARGETS.obsThroughputCost)}`, measured: pct(cost), pass: cost <= TARGETS.obsThroughputCost },
+    { name: 'metrics + JSON logs + tracing: added CPU per request', target: `≤ ${TARGETS.obsCpuUs} µs`, measured: na(cpu, (v) => `${v.toFixed(1)} µs`), pass: cpu === undefined ? undefined : cpu <= TARGETS.obsCpuUs },
   ];
 }
 
@@ -167,6 +184,17 @@ function mainRows(r: BenchResults): string[][] {
       j.cpuUsPerReq === undefined ? 'n/a' : j.cpuUsPerReq.toFixed(0),
       j.gatewayCore === undefined ? 'n/a' : pct(j.gatewayCore), pct(j.spread), String(j.errors),
     ]);
+  }
+  const o = r.observability;
+  if (o) {
+    for (const [label, x] of [['gateway, observability off', o.off], ['gateway, metrics+logs+tracing', o.on]] as const) {
+      rows.push([
+        String(o.connections), label, fmtInt(x.rps), ms(x.p50Ms), ms(x.p99Ms),
+        x === o.on ? `${(o.on.rps / o.off.rps).toFixed(2)}× off` : '', x === o.on ? signed(o.on.p50Ms - o.off.p50Ms) : '',
+        x.cpuUsPerReq === undefined ? 'n/a' : x.cpuUsPerReq.toFixed(0),
+        x.gatewayCore === undefined ? 'n/a' : pct(x.gatewayCore), pct(x.spread), String(x.errors),
+      ]);
+    }
   }
   return rows;
 }

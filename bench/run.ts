@@ -21,6 +21,7 @@ import {
   type BenchResults, type Cell,
 } from './report.js';
 import { createTtfbSampler } from './ttfb.js';
+import { measureObservability, type ObservabilityRun } from './observability.js';
 
 const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 const GATEWAY_BIN = join(ROOT, 'bin', 'ditto-gateway.js');
@@ -36,6 +37,7 @@ const HELP = `usage: node dist/bench/run.js [options]   (npm run bench -- [optio
   --generator NAME     wrk | autocannon (default: wrk if installed, else autocannon)
   --ttfb-samples N     SSE first-byte samples per side (default 2000)
   --no-json-logs       skip the --json-logs gateway measurement
+  --no-observability   skip the observability on/off measurement (metrics + JSON logs + tracing)
   --no-pin             do not pin processes to cores
   --no-cross-core      skip the calibration rows with the upstream on the gateway's core
   --node-flags FLAGS   extra node flags for the gateway processes (e.g. "--max-semi-space-size=4")
@@ -54,6 +56,7 @@ interface Options {
   generator: string | undefined;
   ttfbSamples: number;
   jsonLogs: boolean;
+  observability: boolean;
   pin: boolean;
   crossCore: boolean;
   nodeFlags: string[];
@@ -73,6 +76,7 @@ function options(argv: string[]): Options {
       generator: { type: 'string' },
       'ttfb-samples': { type: 'string' },
       'no-json-logs': { type: 'boolean', default: false },
+      'no-observability': { type: 'boolean', default: false },
       'no-pin': { type: 'boolean', default: false },
       'no-cross-core': { type: 'boolean', default: false },
       'node-flags': { type: 'string' },
@@ -104,6 +108,7 @@ function options(argv: string[]): Options {
     generator: values.generator,
     ttfbSamples: int(values['ttfb-samples'], quick ? 300 : 2000, '--ttfb-samples'),
     jsonLogs: !values['no-json-logs'],
+    observability: !values['no-observability'],
     pin: !values['no-pin'],
     crossCore: !values['no-cross-core'],
     nodeFlags: (values['node-flags'] ?? '').split(/\s+/).filter((f) => f !== ''),
@@ -177,7 +182,8 @@ async function main(): Promise<void> {
   const cellsPerRound = levels.length * 2;
   const ttfbS = (o.ttfbSamples * 3 * 0.8) / 1000 + 1;
   plannedS = o.warmupS * 2 + o.rounds * (cellsPerRound + 1) * (o.durationS + 0.3) + ttfbS +
-    (o.jsonLogs ? o.warmupS + o.rounds * (o.durationS + 0.3) : 0) + 3;
+    (o.jsonLogs ? o.warmupS + o.rounds * (o.durationS + 0.3) : 0) +
+    (o.observability ? 2 * o.warmupS + 2 * o.rounds * (o.durationS + 0.3) : 0) + 3;
 
   const dir = mkdtempSync(join(tmpdir(), 'ditto-bench-'));
   const load = new LoadGenerator(generatorName, dir, loadCore);
@@ -304,6 +310,20 @@ async function main(): Promise<void> {
     peakRssJson = vmBytes(jgw.svc.pid, 'VmHWM');
     await jgw.svc.stop();
   }
+  let obs: ObservabilityRun | undefined;
+  if (o.observability) {
+    await xcore?.stop();
+    obs = await measureObservability({
+      connections: jsonConns,
+      rounds: o.rounds,
+      warmupS: o.warmupS,
+      startGateway: (name, logFile, extra) => startGatewayProcess(name, gwCore, o.nodeFlags, configPath, logFile, extra),
+      warmup: (url, c, sec) => load.run(spec(url, c, sec)),
+      measure: (c, url, pid, label) => measure(c, url, pid, label),
+      logPath: (name) => join(dir, name),
+      log,
+    });
+  }
   await mock.stop();
   await xcore?.stop();
 
@@ -326,6 +346,7 @@ async function main(): Promise<void> {
     directXcore: cells.has('direct-xcore/1') ? summarize(cell('direct-xcore', 1)) : undefined,
     jsonLogs: jsonCell ? summarize(jsonCell) : undefined,
     jsonLogsConnections: jsonConns,
+    observability: obs ? { connections: jsonConns, off: summarize(obs.off), on: summarize(obs.on), spans: obs.spans } : undefined,
     ttfb,
     peakRssBytes: peakRss,
     peakRssJsonBytes: peakRssJson,
@@ -335,7 +356,8 @@ async function main(): Promise<void> {
     wallS: (performance.now() - started) / 1000,
   };
   process.stdout.write(`\n${consoleTable(results)}\n\n`);
-  const errors = results.levels.reduce((a, l) => a + l.direct.errors + l.gateway.errors, 0) + (results.jsonLogs?.errors ?? 0);
+  const errors = results.levels.reduce((a, l) => a + l.direct.errors + l.gateway.errors, 0) + (results.jsonLogs?.errors ?? 0) +
+    (results.observability ? results.observability.off.errors + results.observability.on.errors : 0);
   if (errors > 0) process.stdout.write(`WARNING: ${errors} failed requests (non-2xx or socket errors): see the errors column\n`);
   if (o.write) {
     let notes: string | undefined;

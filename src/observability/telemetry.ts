@@ -199,19 +199,24 @@ function cacheState(ctx: RequestContext): string {
   return ctx.res.getHeader('x-ditto-cache-key') !== undefined ? 'miss' : 'bypass';
 }
 
-/** Redacts span attributes (strings: regexes; keys named as secrets: replaced) at export time, off the hot path. */
+/**
+ * Redacts span attributes at export time, off the hot path, in place (the processor owns the spans
+ * once added): keys named as secrets are replaced, strings go through the regexes.
+ */
 class RedactingExporter implements SpanExporter {
   constructor(readonly inner: SpanExporter, readonly redactor: Redactor) {}
 
   export(spans: readonly SpanData[]): Promise<void> {
     const r = this.redactor;
-    return this.inner.export(spans.map((s) => {
-      const attributes: Record<string, AttrValue> = {};
-      for (const k in s.attributes) {
-        const v = s.attributes[k] as AttrValue;
-        attributes[k] = r.isSecretKey(k) ? r.replacement : typeof v === 'string' ? r.redactString(v) : v;
+    for (const s of spans) {
+      const attrs = s.attributes as Record<string, AttrValue>;
+      for (const k in attrs) {
+        const v = attrs[k] as AttrValue;
+        if (r.isSecretKey(k)) attrs[k] = r.replacement;
+        else if (typeof v === 'string') attrs[k] = r.redactString(v);
       }
-      return { ...s, name: r.redactString(s.name), attributes };
-    }));
+      (s as { name: string }).name = r.redactString(s.name);
+    }
+    return this.inner.export(spans);
   }
 }

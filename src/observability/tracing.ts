@@ -94,33 +94,43 @@ export interface SpanExporter {
   export(spans: readonly SpanData[]): Promise<void>;
 }
 
-function otlpValue(v: AttrValue): Record<string, unknown> {
-  if (typeof v === 'string') return { stringValue: v };
-  if (typeof v === 'boolean') return { boolValue: v };
-  return Number.isInteger(v) ? { intValue: String(v) } : { doubleValue: v };
+function otlpValue(v: AttrValue): string {
+  if (typeof v === 'string') return `{"stringValue":${JSON.stringify(v)}}`;
+  if (typeof v === 'boolean') return `{"boolValue":${v}}`;
+  return Number.isInteger(v) ? `{"intValue":"${v}"}` : Number.isFinite(v) ? `{"doubleValue":${v}}` : `{"stringValue":"${v}"}`;
 }
 
-/** The OTLP/HTTP JSON body (`ExportTraceServiceRequest`) for a batch of spans. */
+/** `{"key":<json>,"value":` per attribute name: the names are a small fixed set, so each is encoded once. */
+const KEY_PREFIX = new Map<string, string>();
+function keyPrefix(key: string): string {
+  let p = KEY_PREFIX.get(key);
+  if (p === undefined) {
+    p = `{"key":${JSON.stringify(key)},"value":`;
+    if (KEY_PREFIX.size < 1024) KEY_PREFIX.set(key, p);
+  }
+  return p;
+}
+
+/**
+ * The OTLP/HTTP JSON body (`ExportTraceServiceRequest`) for a batch of spans, written as a string
+ * directly (no intermediate objects): ids as hex, times as decimal nanosecond strings, int64 values
+ * as strings, per the OTLP JSON encoding.
+ */
 export function otlpBody(spans: readonly SpanData[], serviceVersion: string): string {
-  return JSON.stringify({
-    resourceSpans: [{
-      resource: { attributes: [{ key: 'service.name', value: { stringValue: 'ditto-gateway' } }, { key: 'service.version', value: { stringValue: serviceVersion } }] },
-      scopeSpans: [{
-        scope: { name: 'ditto-gateway', version: serviceVersion },
-        spans: spans.map((s) => ({
-          traceId: s.traceId,
-          spanId: s.spanId,
-          ...(s.parentSpanId !== undefined ? { parentSpanId: s.parentSpanId } : {}),
-          name: s.name,
-          kind: s.kind,
-          startTimeUnixNano: unixNanos(s.startMs),
-          endTimeUnixNano: unixNanos(s.endMs),
-          attributes: Object.entries(s.attributes).map(([key, value]) => ({ key, value: otlpValue(value) })),
-          status: { code: s.status },
-        })),
-      }],
-    }],
-  });
+  const version = JSON.stringify(serviceVersion);
+  let out = `{"resourceSpans":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"ditto-gateway"}},{"key":"service.version","value":{"stringValue":${version}}}]},` +
+    `"scopeSpans":[{"scope":{"name":"ditto-gateway","version":${version}},"spans":[`;
+  for (let i = 0; i < spans.length; i++) {
+    const s = spans[i] as SpanData;
+    let attrs = '';
+    for (const key in s.attributes) {
+      attrs += `${attrs === '' ? '' : ','}${keyPrefix(key)}${otlpValue(s.attributes[key] as AttrValue)}}`;
+    }
+    out += `${i === 0 ? '' : ','}{"traceId":"${s.traceId}","spanId":"${s.spanId}"${s.parentSpanId !== undefined ? `,"parentSpanId":"${s.parentSpanId}"` : ''},` +
+      `"name":${JSON.stringify(s.name)},"kind":${s.kind},"startTimeUnixNano":"${unixNanos(s.startMs)}","endTimeUnixNano":"${unixNanos(s.endMs)}",` +
+      `"attributes":[${attrs}],"status":{"code":${s.status}}}`;
+  }
+  return `${out}]}]}]}`;
 }
 
 /** POSTs batches to an OTLP/HTTP traces endpoint (`…/v1/traces`), JSON encoded, with a timeout. */
