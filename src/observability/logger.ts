@@ -80,7 +80,13 @@ export function createLogger(options: { json: boolean; destination?: NodeJS.Writ
     dest = options.destination;
   } else {
     const stderr = new TurnBatchedStderr();
-    process.once('exit', () => stderr.flushSync());
+    process.once('exit', () => {
+      try {
+        stderr.flushSync();
+      } catch {
+        // exiting anyway; a closed or broken stderr must not turn the exit into a crash
+      }
+    });
     dest = stderr;
   }
   const p: Pino = pino(
