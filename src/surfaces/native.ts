@@ -2,6 +2,7 @@ import { Transform, type Readable } from 'node:stream';
 import { GatewayError } from '../errors/gateway-error.js';
 import type { RequestContext } from '../pipeline/context.js';
 import { PROTOCOLS, type IrUsage, type ProtocolId } from '../protocols/index.js';
+import { streamProtocolError } from '../protocols/ir.js';
 import { tryParseJson } from '../protocols/util.js';
 import { isTranslationBackend, type TranslationBackend } from '../providers/registry.js';
 import type { Backend, UpstreamResponse } from '../upstream/types.js';
@@ -39,7 +40,7 @@ export async function sendSurfaceDirect(
   let up: UpstreamResponse;
   if (b.protocol === s.protocol && !s.wrapInternal) {
     up = await b.sendNative(s.nativeBody, { ...common, model: s.model, stream: s.stream });
-    up = await withUsage(up, s.protocol, onUsage, true);
+    up = await withUsage(up, s.protocol, onUsage, true, () => { ctx.outcome = 'upstream_failed_midstream'; });
   } else {
     up = await b.sendIr(s.ir, { ...common, client: s.protocol, warnings: s.warnings, tap: (ev) => { if (ev.type === 'usage') onUsage(ev.usage); } });
     up = await withUsage(up, s.protocol, onUsage, false);
@@ -53,7 +54,9 @@ export async function sendSurfaceDirect(
  * Reads the provider's usage off a client-shaped answer without changing a byte: a 2xx JSON body is read (≤ 8 MiB)
  * and decoded once; an SSE body (when `tapStream`) goes through a pass-through that feeds a decoder.
  */
-async function withUsage(up: UpstreamResponse, protocol: ProtocolId, onUsage: (u: IrUsage) => void, tapStream: boolean): Promise<UpstreamResponse> {
+async function withUsage(
+  up: UpstreamResponse, protocol: ProtocolId, onUsage: (u: IrUsage) => void, tapStream: boolean, onMidstreamFailure: () => void = () => undefined,
+): Promise<UpstreamResponse> {
   if (up.status < 200 || up.status >= 300) return up;
   if (isEventStream(up.headers) && !Buffer.isBuffer(up.body)) {
     if (!tapStream) return up;
@@ -61,9 +64,11 @@ async function withUsage(up: UpstreamResponse, protocol: ProtocolId, onUsage: (u
     const see = (events: ReturnType<typeof decoder.push>): void => {
       for (const ev of events) if (ev.type === 'usage') onUsage(ev.usage);
     };
+    let tail = '\n\n'; // the start of the stream is an event boundary
     const tap = new Transform({
       transform(chunk: Buffer, _enc, cb) {
         see(decoder.push(chunk));
+        tail = (tail + chunk.toString('latin1', Math.max(0, chunk.length - 4))).slice(-4);
         cb(null, chunk);
       },
       flush(cb) {
@@ -71,7 +76,18 @@ async function withUsage(up: UpstreamResponse, protocol: ProtocolId, onUsage: (u
         cb();
       },
     });
-    return { ...up, body: passThrough(up.body, tap) };
+    // A provider connection lost between two events ends the client's stream with the protocol's own error
+    // event (the SDK raises it); lost inside an event, the connection is cut (no half event is completed).
+    const onError = (): void => {
+      if (!/(\n\n|\r\n\r\n|\r\r)$/.test(tail)) {
+        tap.destroy(new Error('the provider stream failed inside an event'));
+        return;
+      }
+      onMidstreamFailure();
+      const body = JSON.stringify(PROTOCOLS[protocol].renderError(streamProtocolError('the provider stream failed before it finished')).body);
+      tap.end(protocol === 'anthropic' ? `event: error\ndata: ${body}\n\n` : `data: ${body}\n\n`);
+    };
+    return { ...up, body: passThrough(up.body, tap, onError) };
   }
   const raw = await readBodyCapped(up.body, MAX_CONVERTED_BODY_BYTES);
   if (raw === undefined) throw new GatewayError('invalid_backend_response', `backend reply exceeds ${MAX_CONVERTED_BODY_BYTES} bytes`);
@@ -87,9 +103,13 @@ async function withUsage(up: UpstreamResponse, protocol: ProtocolId, onUsage: (u
   return { ...up, body: raw };
 }
 
-/** Pipes `src` through `t`, forwarding an upstream failure and a client abort. */
-function passThrough(src: Readable, t: Transform): Readable {
-  src.on('error', (err) => t.destroy(err));
+/** Pipes `src` through `t`: a client abort destroys `src`; an upstream failure goes to `onError` (default: destroy `t`). */
+function passThrough(src: Readable, t: Transform, onError?: () => void): Readable {
+  src.on('error', (err) => {
+    src.unpipe(t);
+    if (onError) onError();
+    else t.destroy(err);
+  });
   t.on('close', () => { if (!src.destroyed) src.destroy(); });
   src.pipe(t);
   return t;

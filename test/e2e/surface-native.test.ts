@@ -170,3 +170,24 @@ test('/v1internal on a google backend: wrapped reply', async () => {
   const json = JSON.parse(r.body.toString()) as { response: { candidates: Array<{ content: { parts: Array<{ text: string }> } }> } };
   assert.equal(json.response.candidates[0]?.content.parts[0]?.text, 'inner');
 });
+
+test('Anthropic → anthropic backend, stream: a provider connection lost between events ends with an Anthropic error event', async () => {
+  const frames = anthropicStream([{ type: 'text', text: 'Partial answer that never ends' }]);
+  assert.ok(frames.type === 'sse');
+  ant.reply({ type: 'sse', frames: frames.frames, cutAfter: 4 });
+  const r = await raw(`${gw.url}/v1/messages`, {
+    method: 'POST', headers: { 'x-api-key': VK_TOKEN, 'content-type': 'application/json' },
+    body: JSON.stringify({ model: 'claude-x-native', max_tokens: 50, stream: true, messages: [{ role: 'user', content: 'x' }] }),
+  });
+  assert.equal(r.status, 200);
+  const text = r.body.toString('utf8');
+  const errorEvent = 'event: error\ndata: {"type":"error","error":{"type":"api_error","message":"the provider stream failed before it finished"}}\n\n';
+  assert.ok(text.endsWith(errorEvent), text);
+  // Whatever arrived before the cut passes through unchanged, in whole events (bytes in flight at the cut may be lost).
+  const before = text.slice(0, -errorEvent.length);
+  assert.ok([0, 1, 2, 3, 4].some((k) => before === frames.frames.slice(0, k).join('')), before);
+
+  ant.reply({ type: 'sse', frames: frames.frames, cutAfter: 4 });
+  const stream = anthropic().messages.stream({ model: 'claude-x-native', max_tokens: 50, messages: [{ role: 'user', content: 'x' }] });
+  await assert.rejects(stream.finalMessage(), (err: unknown) => err instanceof Anthropic.APIError);
+});
