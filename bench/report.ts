@@ -349,7 +349,7 @@ export function markdown(r: BenchResults, notes: string | undefined): string {
     '```sh',
     'apt-get install -y wrk     # optional; without it the bench uses autocannon (a devDependency)',
     'npm ci',
-    'npm run bench             # ~2.5 min; writes docs/BENCHMARKS.md',
+    'npm run bench             # ~3 min plus the build; writes docs/BENCHMARKS.md',
     'npm run bench -- --quick  # ~30 s smoke run; prints only (add --write to update this file)',
     'node dist/bench/run.js --help',
     '```',
