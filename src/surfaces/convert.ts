@@ -161,6 +161,8 @@ export function convertStream(upstream: Readable, decoder: StreamDecoder, encode
     emit(frames);
     out.push(null);
   };
+  // A body closed without `end` or `error` (destroyed quietly) is a failure too, never a stream left hanging.
+  const onClose = (): void => { if (!ended) onError(); };
   const out = new Readable({
     read() {
       if (upstream.isPaused()) upstream.resume();
@@ -169,6 +171,7 @@ export function convertStream(upstream: Readable, decoder: StreamDecoder, encode
       upstream.off('data', onData);
       upstream.off('end', onEnd);
       upstream.off('error', onError);
+      upstream.off('close', onClose);
       upstream.on('error', () => undefined);
       if (!ended) upstream.destroy();
       cb(err);
@@ -177,6 +180,7 @@ export function convertStream(upstream: Readable, decoder: StreamDecoder, encode
   upstream.on('data', onData);
   upstream.on('end', onEnd);
   upstream.on('error', onError);
+  upstream.on('close', onClose);
   return out;
 }
 

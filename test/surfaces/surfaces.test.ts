@@ -138,3 +138,14 @@ test('convertFromOpenAi: /v1internal wrapping applies to JSON and to every strea
   assert.equal(err.status, 404);
   assert.deepEqual(JSON.parse((err.body as Buffer).toString()), { error: { code: 404, message: 'nope', status: 'NOT_FOUND' } });
 });
+
+test('convertStream: an upstream destroyed quietly (no end, no error) still ends the client stream with an error', async () => {
+  const up = new PassThrough();
+  const out = convertStream(up, PROTOCOLS.openai.createStreamDecoder(), PROTOCOLS.anthropic.createStreamEncoder({ id: 'x', model: 'm', created: 1 }), {});
+  const done = collect(out);
+  up.write(`data: ${JSON.stringify(chunk({ content: 'a' }))}\n\n`);
+  setImmediate(() => up.destroy());
+  const text = await done;
+  assert.match(text, /"text":"a"/);
+  assert.match(text, /event: error\n/);
+});
