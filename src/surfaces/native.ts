@@ -105,11 +105,17 @@ async function withUsage(
 
 /** Pipes `src` through `t`: a client abort destroys `src`; an upstream failure goes to `onError` (default: destroy `t`). */
 function passThrough(src: Readable, t: Transform, onError?: () => void): Readable {
-  src.on('error', (err) => {
+  let failed = false;
+  const fail = (err: Error): void => {
+    if (failed || t.destroyed) return;
+    failed = true;
     src.unpipe(t);
     if (onError) onError();
     else t.destroy(err);
-  });
+  };
+  src.on('error', fail);
+  // Closed without `end` or `error` (destroyed quietly): a failure too, never a stream left hanging.
+  src.on('close', () => { if (!src.readableEnded) fail(new Error('the provider stream closed before it ended')); });
   t.on('close', () => { if (!src.destroyed) src.destroy(); });
   src.pipe(t);
   return t;
