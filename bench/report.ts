@@ -7,7 +7,7 @@ import { percentile } from './ttfb.js';
 
 /** All runs of one (target, connections) cell across rounds. */
 export interface Cell {
-  target: 'direct' | 'direct-xcore' | 'gateway' | 'gateway-json' | 'gateway-obs-off' | 'gateway-obs-on';
+  target: 'direct' | 'direct-xcore' | 'gateway' | 'gateway-json' | 'gateway-obs-off' | 'gateway-obs-on' | 'gateway-guardrails-none' | 'gateway-guardrails-all';
   connections: number;
   runs: LoadResult[];
   /** Gateway CPU seconds over the measured windows (undefined for direct). */
@@ -87,6 +87,8 @@ export interface BenchResults {
   jsonLogsConnections: number;
   /** The same gateway with observability off vs `--json-logs --prometheus-metrics --otel`, alternating windows. */
   observability?: { connections: number; off: CellSummary; on: CellSummary; spans: number } | undefined;
+  /** One gateway, a 2 KB prompt: a key without guardrails vs a key with every guardrail on, alternating windows. */
+  guardrails?: { connections: number; none: CellSummary; all: CellSummary } | undefined;
   ttfb: { direct: TtfbSummary; gateway: TtfbSummary; directXcore?: TtfbSummary } | undefined;
   peakRssBytes: number | undefined;
   peakRssJsonBytes: number | undefined;
@@ -108,6 +110,8 @@ export const TARGETS = {
   /** Metrics + JSON logs + tracing together: throughput cost and added CPU per request. */
   obsThroughputCost: 0.15,
   obsCpuUs: 30,
+  /** Every guardrail on (20 phrases, 5 regexes, PII, model lists, schema), 2 KB prompt: throughput cost. */
+  guardrailsThroughputCost: 0.1,
 } as const;
 
 export interface TargetCheck {
@@ -131,6 +135,7 @@ export function checkTargets(r: BenchResults): TargetCheck[] {
     { name: 'added p50 latency at 1 connection', target: `≤ ${TARGETS.addedP50Ms} ms`, measured: na(addedP50, (v) => `${v.toFixed(3)} ms`), pass: addedP50 === undefined ? undefined : addedP50 <= TARGETS.addedP50Ms },
     { name: 'added p50 time to first byte (SSE)', target: `≤ ${TARGETS.addedTtfbP50Ms} ms`, measured: na(addedTtfb, (v) => `${v.toFixed(3)} ms`), pass: addedTtfb === undefined ? undefined : addedTtfb <= TARGETS.addedTtfbP50Ms },
     ...observabilityTargets(r, na),
+    ...guardrailsTargets(r),
     { name: 'peak RSS (VmHWM, whole run)', target: `≤ ${TARGETS.peakRssMiB} MiB`, measured: na(rss, (v) => `${v.toFixed(1)} MiB`), pass: rss === undefined ? undefined : rss <= TARGETS.peakRssMiB },
   ];
 }
@@ -144,6 +149,13 @@ function observabilityTargets(r: BenchResults, na: (v: number | undefined, f: (x
     { name: `metrics + JSON logs + tracing: throughput cost (${o.connections} connections)`, target: `≤ ${pct(TARGETS.obsThroughputCost)}`, measured: pct(cost), pass: cost <= TARGETS.obsThroughputCost },
     { name: 'metrics + JSON logs + tracing: added CPU per request', target: `≤ ${TARGETS.obsCpuUs} µs`, measured: na(cpu, (v) => `${v.toFixed(1)} µs`), pass: cpu === undefined ? undefined : cpu <= TARGETS.obsCpuUs },
   ];
+}
+
+function guardrailsTargets(r: BenchResults): TargetCheck[] {
+  const g = r.guardrails;
+  if (!g) return [];
+  const cost = 1 - g.all.rps / g.none.rps;
+  return [{ name: `every guardrail, 2 KB prompt: throughput cost (${g.connections} connections)`, target: `≤ ${pct(TARGETS.guardrailsThroughputCost)}`, measured: pct(cost), pass: cost <= TARGETS.guardrailsThroughputCost }];
 }
 
 export function fmtInt(n: number): string {
@@ -191,6 +203,17 @@ function mainRows(r: BenchResults): string[][] {
       rows.push([
         String(o.connections), label, fmtInt(x.rps), ms(x.p50Ms), ms(x.p99Ms),
         x === o.on ? `${(o.on.rps / o.off.rps).toFixed(2)}× off` : '', x === o.on ? signed(o.on.p50Ms - o.off.p50Ms) : '',
+        x.cpuUsPerReq === undefined ? 'n/a' : x.cpuUsPerReq.toFixed(0),
+        x.gatewayCore === undefined ? 'n/a' : pct(x.gatewayCore), pct(x.spread), String(x.errors),
+      ]);
+    }
+  }
+  const g = r.guardrails;
+  if (g) {
+    for (const [label, x] of [['gateway, 2 KB prompt, no guardrails', g.none], ['gateway, 2 KB prompt, every guardrail', g.all]] as const) {
+      rows.push([
+        String(g.connections), label, fmtInt(x.rps), ms(x.p50Ms), ms(x.p99Ms),
+        x === g.all ? `${(g.all.rps / g.none.rps).toFixed(2)}× none` : '', x === g.all ? signed(g.all.p50Ms - g.none.p50Ms) : '',
         x.cpuUsPerReq === undefined ? 'n/a' : x.cpuUsPerReq.toFixed(0),
         x.gatewayCore === undefined ? 'n/a' : pct(x.gatewayCore), pct(x.spread), String(x.errors),
       ]);
@@ -290,6 +313,12 @@ export function markdown(r: BenchResults, notes: string | undefined): string {
       '  vCPU, so this row shows what two crossings cost by themselves. Its CPU column is the do-nothing mock\'s',
       '  CPU per request when it is woken on an idle core: compare it with the ~15-20 µs the same mock uses',
       '  when it shares the busy load core. The gateway pays the same wake-up price, twice per request.',
+    ] : []),
+    ...(r.guardrails ? [
+      '- **2 KB prompt, no guardrails / every guardrail**: one gateway with two virtual keys, the same ~2 KB',
+      '  chat request (which passes every check), alternating windows. The guarded key has model allow and',
+      '  deny lists, `max_input_tokens`, `validate_schema`, 20 banned phrases, 5 banned regexes and `block_pii`',
+      '  (`bench/guardrails.ts`, also runnable alone: `node dist/bench/guardrails.js`).',
     ] : []),
     '',
   ];

@@ -22,6 +22,7 @@ import {
 } from './report.js';
 import { createTtfbSampler } from './ttfb.js';
 import { measureObservability, type ObservabilityRun } from './observability.js';
+import { guardrailsConfig, measureGuardrails, type GuardrailsRun } from './guardrails.js';
 
 const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 const GATEWAY_BIN = join(ROOT, 'bin', 'ditto-gateway.js');
@@ -38,6 +39,7 @@ const HELP = `usage: node dist/bench/run.js [options]   (npm run bench -- [optio
   --ttfb-samples N     SSE first-byte samples per side (default 2000)
   --no-json-logs       skip the --json-logs gateway measurement
   --no-observability   skip the observability on/off measurement (metrics + JSON logs + tracing)
+  --no-guardrails      skip the guardrails measurement (a key with every guardrail vs none, 2 KB prompt)
   --no-pin             do not pin processes to cores
   --no-cross-core      skip the calibration rows with the upstream on the gateway's core
   --node-flags FLAGS   extra node flags for the gateway processes (e.g. "--max-semi-space-size=4")
@@ -57,6 +59,7 @@ interface Options {
   ttfbSamples: number;
   jsonLogs: boolean;
   observability: boolean;
+  guardrails: boolean;
   pin: boolean;
   crossCore: boolean;
   nodeFlags: string[];
@@ -77,6 +80,7 @@ function options(argv: string[]): Options {
       'ttfb-samples': { type: 'string' },
       'no-json-logs': { type: 'boolean', default: false },
       'no-observability': { type: 'boolean', default: false },
+      'no-guardrails': { type: 'boolean', default: false },
       'no-pin': { type: 'boolean', default: false },
       'no-cross-core': { type: 'boolean', default: false },
       'node-flags': { type: 'string' },
@@ -109,6 +113,7 @@ function options(argv: string[]): Options {
     ttfbSamples: int(values['ttfb-samples'], quick ? 300 : 2000, '--ttfb-samples'),
     jsonLogs: !values['no-json-logs'],
     observability: !values['no-observability'],
+    guardrails: !values['no-guardrails'],
     pin: !values['no-pin'],
     crossCore: !values['no-cross-core'],
     nodeFlags: (values['node-flags'] ?? '').split(/\s+/).filter((f) => f !== ''),
@@ -183,7 +188,8 @@ async function main(): Promise<void> {
   const ttfbS = (o.ttfbSamples * 3 * 0.8) / 1000 + 1;
   plannedS = o.warmupS * 2 + o.rounds * (cellsPerRound + 1) * (o.durationS + 0.3) + ttfbS +
     (o.jsonLogs ? o.warmupS + o.rounds * (o.durationS + 0.3) : 0) +
-    (o.observability ? 2 * o.warmupS + 2 * o.rounds * (o.durationS + 0.3) : 0) + 3;
+    (o.observability ? 2 * o.warmupS + 2 * o.rounds * (o.durationS + 0.3) : 0) +
+    (o.guardrails ? 2 * o.warmupS + 2 * o.rounds * (o.durationS + 0.3) : 0) + 3;
 
   const dir = mkdtempSync(join(tmpdir(), 'ditto-bench-'));
   const load = new LoadGenerator(generatorName, dir, loadCore);
@@ -324,6 +330,17 @@ async function main(): Promise<void> {
       log,
     });
   }
+  let guardrails: GuardrailsRun | undefined;
+  if (o.guardrails) {
+    await xcore?.stop();
+    const grConfig = join(dir, 'gateway-guardrails.json');
+    writeFileSync(grConfig, guardrailsConfig(mockUrl));
+    const ggw = await startGatewayProcess('gateway (guardrails)', gwCore, o.nodeFlags, grConfig, join(dir, 'gateway-guardrails.log'), []);
+    guardrails = await measureGuardrails({
+      load, connections: jsonConns, rounds: o.rounds, durationS: o.durationS, warmupS: o.warmupS, gatewayUrl: ggw.url, gatewayPid: ggw.svc.pid, log,
+    });
+    await ggw.svc.stop();
+  }
   await mock.stop();
   await xcore?.stop();
 
@@ -347,6 +364,7 @@ async function main(): Promise<void> {
     jsonLogs: jsonCell ? summarize(jsonCell) : undefined,
     jsonLogsConnections: jsonConns,
     observability: obs ? { connections: jsonConns, off: summarize(obs.off), on: summarize(obs.on), spans: obs.spans } : undefined,
+    guardrails: guardrails ? { connections: guardrails.connections, none: summarize(guardrails.none), all: summarize(guardrails.all) } : undefined,
     ttfb,
     peakRssBytes: peakRss,
     peakRssJsonBytes: peakRssJson,
@@ -357,7 +375,8 @@ async function main(): Promise<void> {
   };
   process.stdout.write(`\n${consoleTable(results)}\n\n`);
   const errors = results.levels.reduce((a, l) => a + l.direct.errors + l.gateway.errors, 0) + (results.jsonLogs?.errors ?? 0) +
-    (results.observability ? results.observability.off.errors + results.observability.on.errors : 0);
+    (results.observability ? results.observability.off.errors + results.observability.on.errors : 0) +
+    (results.guardrails ? results.guardrails.none.errors + results.guardrails.all.errors : 0);
   if (errors > 0) process.stdout.write(`WARNING: ${errors} failed requests (non-2xx or socket errors): see the errors column\n`);
   if (o.write) {
     let notes: string | undefined;
