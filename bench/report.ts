@@ -4,6 +4,7 @@
  */
 import type { LoadResult } from './load.js';
 import { percentile } from './ttfb.js';
+import type { TranslationRun } from './translation-micro.js';
 
 /** All runs of one (target, connections) cell across rounds. */
 export interface Cell {
@@ -90,6 +91,8 @@ export interface BenchResults {
   /** One gateway, a 2 KB prompt: a key without guardrails vs a key with every guardrail on, alternating windows. */
   guardrails?: { connections: number; none: CellSummary; all: CellSummary } | undefined;
   ttfb: { direct: TtfbSummary; gateway: TtfbSummary; directXcore?: TtfbSummary } | undefined;
+  /** Translation (`bench/translation-micro.ts`): CPU per translated chunk, TTFB passthrough vs anthropic translation. */
+  translation?: TranslationRun | undefined;
   peakRssBytes: number | undefined;
   peakRssJsonBytes: number | undefined;
   /** Peak anonymous RSS of the default gateway, sampled every 200 ms. */
@@ -112,6 +115,9 @@ export const TARGETS = {
   obsCpuUs: 30,
   /** Every guardrail on (20 phrases, 5 regexes, PII, model lists, schema), 2 KB prompt: throughput cost. */
   guardrailsThroughputCost: 0.1,
+  /** Streaming through a translation backend vs passthrough (issue 4). */
+  translationAddedTtftP50Ms: 1,
+  translationCpuUsPerChunk: 20,
 } as const;
 
 export interface TargetCheck {
@@ -136,6 +142,7 @@ export function checkTargets(r: BenchResults): TargetCheck[] {
     { name: 'added p50 time to first byte (SSE)', target: `≤ ${TARGETS.addedTtfbP50Ms} ms`, measured: na(addedTtfb, (v) => `${v.toFixed(3)} ms`), pass: addedTtfb === undefined ? undefined : addedTtfb <= TARGETS.addedTtfbP50Ms },
     ...observabilityTargets(r, na),
     ...guardrailsTargets(r),
+    ...translationTargets(r),
     { name: 'peak RSS (VmHWM, whole run)', target: `≤ ${TARGETS.peakRssMiB} MiB`, measured: na(rss, (v) => `${v.toFixed(1)} MiB`), pass: rss === undefined ? undefined : rss <= TARGETS.peakRssMiB },
   ];
 }
@@ -148,6 +155,17 @@ function observabilityTargets(r: BenchResults, na: (v: number | undefined, f: (x
   return [
     { name: `metrics + JSON logs + tracing: throughput cost (${o.connections} connections)`, target: `≤ ${pct(TARGETS.obsThroughputCost)}`, measured: pct(cost), pass: cost <= TARGETS.obsThroughputCost },
     { name: 'metrics + JSON logs + tracing: added CPU per request', target: `≤ ${TARGETS.obsCpuUs} µs`, measured: na(cpu, (v) => `${v.toFixed(1)} µs`), pass: cpu === undefined ? undefined : cpu <= TARGETS.obsCpuUs },
+  ];
+}
+
+function translationTargets(r: BenchResults): TargetCheck[] {
+  const t = r.translation;
+  if (!t) return [];
+  const added = t.ttfb.translation.p50Ms - t.ttfb.passthrough.p50Ms;
+  const cpu = Math.max(...t.cpu.map((c) => c.usPerChunk));
+  return [
+    { name: 'translation (anthropic) vs passthrough: added p50 time to first byte', target: `≤ ${TARGETS.translationAddedTtftP50Ms} ms`, measured: `${added.toFixed(3)} ms`, pass: added <= TARGETS.translationAddedTtftP50Ms },
+    { name: 'translation: CPU per translated chunk (worst case measured)', target: `≤ ${TARGETS.translationCpuUsPerChunk} µs`, measured: `${cpu.toFixed(1)} µs`, pass: cpu <= TARGETS.translationCpuUsPerChunk },
   ];
 }
 
@@ -236,6 +254,11 @@ export function consoleTable(r: BenchResults): string {
       `direct p50 ${ms(d.p50Ms)} p99 ${ms(d.p99Ms)} ms; gateway p50 ${ms(g.p50Ms)} p99 ${ms(g.p99Ms)} ms; ` +
       `added p50 ${signed(g.p50Ms - d.p50Ms)} p99 ${signed(g.p99Ms - d.p99Ms)} ms` +
       `${x ? `; direct to the core-0 upstream p50 ${ms(x.p50Ms)} ms (gateway added vs that: ${signed(g.p50Ms - x.p50Ms)} ms)` : ''}`);
+  }
+  if (r.translation) {
+    const { passthrough: a, translation: b } = r.translation.ttfb;
+    out.push('', `translation: TTFB passthrough p50 ${ms(a.p50Ms)} ms, anthropic translation p50 ${ms(b.p50Ms)} ms (added ${signed(b.p50Ms - a.p50Ms)} ms); ` +
+      r.translation.cpu.map((c) => `${c.name} ${c.usPerChunk.toFixed(2)} µs/chunk`).join('; '));
   }
   out.push(`peak RSS (VmHWM): gateway ${mib(r.peakRssBytes)}${r.peakRssJsonBytes !== undefined ? `, gateway --json-logs ${mib(r.peakRssJsonBytes)}` : ''}` +
     `; gateway peak anonymous RSS ${mib(r.peakAnonBytes)}, file-backed ${mib(r.fileRssBytes)} (the node binary's pages)`);
@@ -338,6 +361,27 @@ export function markdown(r: BenchResults, notes: string | undefined): string {
           ['direct, upstream core 0 (calibration)', String(r.ttfb.directXcore.samples), ms(r.ttfb.directXcore.p50Ms), ms(r.ttfb.directXcore.p99Ms)],
         ] : []),
       ], 1),
+      '',
+    );
+  }
+  if (r.translation) {
+    const { passthrough: a, translation: b } = r.translation.ttfb;
+    lines.push(
+      '### Translation backends',
+      '',
+      '`bench/translation-micro.ts`: one in-process gateway (main thread) with a passthrough backend and an',
+      '`anthropic` translation backend; the upstreams and the client run in a worker thread. Each upstream sends',
+      'its opening SSE events at once and the rest 2 ms later. Time to first byte, interleaved blocks of 100:',
+      '',
+      mdTable(['target', 'samples', 'p50 ms', 'p99 ms'], [
+        ['passthrough (OpenAI SSE upstream)', String(a.samples), ms(a.p50Ms), ms(a.p99Ms)],
+        ['translation (Anthropic SSE upstream → OpenAI)', String(b.samples), ms(b.p50Ms), ms(b.p99Ms)],
+        ['added (translation − passthrough)', '', signed(b.p50Ms - a.p50Ms), signed(b.p99Ms - a.p99Ms)],
+      ], 1),
+      '',
+      'CPU per translated chunk (one SSE event per upstream read; user + system CPU of the whole loop):',
+      '',
+      mdTable(['path', 'chunks', 'µs CPU/chunk'], r.translation.cpu.map((c) => [c.name, String(c.chunks), c.usPerChunk.toFixed(2)]), 1),
       '',
     );
   }

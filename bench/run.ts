@@ -23,6 +23,7 @@ import {
 import { createTtfbSampler } from './ttfb.js';
 import { measureObservability, type ObservabilityRun } from './observability.js';
 import { guardrailsConfig, measureGuardrails, type GuardrailsRun } from './guardrails.js';
+import { measureTranslation, type TranslationRun } from './translation-micro.js';
 
 const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 const GATEWAY_BIN = join(ROOT, 'bin', 'ditto-gateway.js');
@@ -40,6 +41,7 @@ const HELP = `usage: node dist/bench/run.js [options]   (npm run bench -- [optio
   --no-json-logs       skip the --json-logs gateway measurement
   --no-observability   skip the observability on/off measurement (metrics + JSON logs + tracing)
   --no-guardrails      skip the guardrails measurement (a key with every guardrail vs none, 2 KB prompt)
+  --no-translation     skip the translation measurement (CPU per translated chunk, TTFB vs passthrough)
   --no-pin             do not pin processes to cores
   --no-cross-core      skip the calibration rows with the upstream on the gateway's core
   --node-flags FLAGS   extra node flags for the gateway processes (e.g. "--max-semi-space-size=4")
@@ -60,6 +62,7 @@ interface Options {
   jsonLogs: boolean;
   observability: boolean;
   guardrails: boolean;
+  translation: boolean;
   pin: boolean;
   crossCore: boolean;
   nodeFlags: string[];
@@ -81,6 +84,7 @@ function options(argv: string[]): Options {
       'no-json-logs': { type: 'boolean', default: false },
       'no-observability': { type: 'boolean', default: false },
       'no-guardrails': { type: 'boolean', default: false },
+      'no-translation': { type: 'boolean', default: false },
       'no-pin': { type: 'boolean', default: false },
       'no-cross-core': { type: 'boolean', default: false },
       'node-flags': { type: 'string' },
@@ -114,6 +118,7 @@ function options(argv: string[]): Options {
     jsonLogs: !values['no-json-logs'],
     observability: !values['no-observability'],
     guardrails: !values['no-guardrails'],
+    translation: !values['no-translation'],
     pin: !values['no-pin'],
     crossCore: !values['no-cross-core'],
     nodeFlags: (values['node-flags'] ?? '').split(/\s+/).filter((f) => f !== ''),
@@ -189,7 +194,8 @@ async function main(): Promise<void> {
   plannedS = o.warmupS * 2 + o.rounds * (cellsPerRound + 1) * (o.durationS + 0.3) + ttfbS +
     (o.jsonLogs ? o.warmupS + o.rounds * (o.durationS + 0.3) : 0) +
     (o.observability ? 2 * o.warmupS + 2 * o.rounds * (o.durationS + 0.3) : 0) +
-    (o.guardrails ? 2 * o.warmupS + 2 * o.rounds * (o.durationS + 0.3) : 0) + 3;
+    (o.guardrails ? 2 * o.warmupS + 2 * o.rounds * (o.durationS + 0.3) : 0) +
+    (o.translation ? ttfbS + (o.quick ? 2 : 15) : 0) + 3;
 
   const dir = mkdtempSync(join(tmpdir(), 'ditto-bench-'));
   const load = new LoadGenerator(generatorName, dir, loadCore);
@@ -341,6 +347,12 @@ async function main(): Promise<void> {
     });
     await ggw.svc.stop();
   }
+  let translation: TranslationRun | undefined;
+  if (o.translation) {
+    await xcore?.stop();
+    log(`translation: CPU per translated chunk, then ${o.ttfbSamples} SSE first-byte samples per side (passthrough vs anthropic)`);
+    translation = await measureTranslation({ iterations: o.quick ? 300 : 3000, samples: o.ttfbSamples, log });
+  }
   await mock.stop();
   await xcore?.stop();
 
@@ -366,6 +378,7 @@ async function main(): Promise<void> {
     observability: obs ? { connections: jsonConns, off: summarize(obs.off), on: summarize(obs.on), spans: obs.spans } : undefined,
     guardrails: guardrails ? { connections: guardrails.connections, none: summarize(guardrails.none), all: summarize(guardrails.all) } : undefined,
     ttfb,
+    translation,
     peakRssBytes: peakRss,
     peakRssJsonBytes: peakRssJson,
     peakAnonBytes: peakAnon.peakAnonBytes,

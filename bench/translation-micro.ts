@@ -1,6 +1,6 @@
 /**
  * Translation benchmark (not run in tests; issue 4 targets: ≤ 1 ms added time to first token p50, ≤ 20 µs CPU per
- * translated chunk). Build, then: `node dist/bench/translation-micro.js [--quick]`.
+ * translated chunk). Part of `npm run bench` (`--no-translation` skips it); alone: `node dist/bench/translation-micro.js [--quick]`.
  *
  * 1. CPU per chunk: a recorded Anthropic (and Gemini) stream, one SSE event per network chunk, pushed through the
  *    provider decoder → IR → OpenAI encoder, bare and through the `translateStream` Transform the gateway uses.
@@ -11,6 +11,7 @@
  *    run in a worker thread, the gateway alone on the main thread (the full harness, `bench/run.ts`, pins processes).
  */
 import { Readable, Writable } from 'node:stream';
+import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { defaultOptions } from '../src/cli/args.js';
 import { makeEnvLookup } from '../src/config/env.js';
@@ -21,9 +22,8 @@ import { translateStream } from '../src/providers/stream.js';
 import { startGateway } from '../src/server.js';
 import { anthropicStreamFrames } from '../test/fixtures/providers/anthropic.js';
 import { geminiStreamFrames } from '../test/fixtures/providers/gemini.js';
-import { percentile } from './ttfb.js';
+import { summarizeTtfb, type TtfbSummary } from './report.js';
 
-const quick = process.argv.includes('--quick');
 const words = Array.from({ length: 200 }, (_, i) => `word${i} `).join('');
 
 function anthropicChunks(): Buffer[] {
@@ -38,7 +38,20 @@ function geminiChunks(): Buffer[] {
   return geminiStreamFrames(parts).map((f) => Buffer.from(f));
 }
 
-function cpuPerChunk(name: string, from: ProtocolId, chunks: Buffer[], iterations: number): void {
+/** One CPU-per-chunk measurement. */
+export interface ChunkCpu {
+  name: string;
+  chunks: number;
+  usPerChunk: number;
+}
+
+/** What the translation scenario measured. */
+export interface TranslationRun {
+  cpu: ChunkCpu[];
+  ttfb: { passthrough: TtfbSummary; translation: TtfbSummary };
+}
+
+function cpuPerChunk(name: string, from: ProtocolId, chunks: Buffer[], iterations: number): ChunkCpu {
   const run = (): number => {
     const dec = PROTOCOLS[from].createStreamDecoder();
     const enc = PROTOCOLS.openai.createStreamEncoder({ id: 'chatcmpl-b', model: 'm', created: 1, includeUsage: true });
@@ -51,11 +64,10 @@ function cpuPerChunk(name: string, from: ProtocolId, chunks: Buffer[], iteration
   const c0 = process.cpuUsage();
   for (let i = 0; i < iterations; i++) run();
   const c = process.cpuUsage(c0);
-  const us = (c.user + c.system) / (iterations * chunks.length);
-  console.log(`${name.padEnd(44)} ${us.toFixed(2).padStart(7)} µs CPU/chunk (${chunks.length} chunks)`);
+  return { name, chunks: chunks.length, usPerChunk: (c.user + c.system) / (iterations * chunks.length) };
 }
 
-async function cpuPerChunkStream(name: string, from: ProtocolId, chunks: Buffer[], iterations: number): Promise<void> {
+async function cpuPerChunkStream(name: string, from: ProtocolId, chunks: Buffer[], iterations: number): Promise<ChunkCpu> {
   const run = async (): Promise<void> => {
     const dec = PROTOCOLS[from].createStreamDecoder();
     const enc = PROTOCOLS.openai.createStreamEncoder({ id: 'chatcmpl-b', model: 'm', created: 1, includeUsage: true });
@@ -66,11 +78,10 @@ async function cpuPerChunkStream(name: string, from: ProtocolId, chunks: Buffer[
   const c0 = process.cpuUsage();
   for (let i = 0; i < iterations; i++) await run();
   const c = process.cpuUsage(c0);
-  const us = (c.user + c.system) / (iterations * chunks.length);
-  console.log(`${name.padEnd(44)} ${us.toFixed(2).padStart(7)} µs CPU/chunk (${chunks.length} chunks)`);
+  return { name, chunks: chunks.length, usPerChunk: (c.user + c.system) / (iterations * chunks.length) };
 }
 
-async function ttft(samples: number): Promise<void> {
+async function ttft(samples: number): Promise<TranslationRun['ttfb']> {
   const base = { id: 'c', object: 'chat.completion.chunk', created: 1, model: 'gpt-4o-mini' };
   const openaiFrames = [
     `data: ${JSON.stringify({ ...base, choices: [{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }] })}\n\n`,
@@ -100,18 +111,29 @@ async function ttft(samples: number): Promise<void> {
       worker.once('message', resolve);
       worker.once('error', reject);
     });
-    const p = (v: number[], q: number): string => percentile(v, q).toFixed(3);
-    console.log(`TTFB passthrough  p50 ${p(r.passthrough, 50)} ms  p99 ${p(r.passthrough, 99)} ms  (${r.passthrough.length} samples)`);
-    console.log(`TTFB translation  p50 ${p(r.translation, 50)} ms  p99 ${p(r.translation, 99)} ms`);
-    console.log(`added TTFT p50    ${(percentile(r.translation, 50) - percentile(r.passthrough, 50)).toFixed(3)} ms (target ≤ 1 ms)`);
+    return { passthrough: summarizeTtfb(r.passthrough), translation: summarizeTtfb(r.translation) };
   } finally {
     await gw.shutdown(0);
     await worker.terminate();
   }
 }
 
-const iterations = quick ? 300 : 3000;
-cpuPerChunk('anthropic → openai (decoder + encoder)', 'anthropic', anthropicChunks(), iterations);
-cpuPerChunk('gemini → openai (decoder + encoder)', 'gemini', geminiChunks(), iterations);
-await cpuPerChunkStream('anthropic → openai (translateStream)', 'anthropic', anthropicChunks(), Math.ceil(iterations / 3));
-await ttft(quick ? 500 : 3000);
+/** Run the whole scenario: CPU per translated chunk, then interleaved time-to-first-byte samples. */
+export async function measureTranslation(o: { iterations: number; samples: number; log?: (line: string) => void }): Promise<TranslationRun> {
+  const cpu = [
+    cpuPerChunk('anthropic → openai (decoder + encoder)', 'anthropic', anthropicChunks(), o.iterations),
+    cpuPerChunk('gemini → openai (decoder + encoder)', 'gemini', geminiChunks(), o.iterations),
+    await cpuPerChunkStream('anthropic → openai (translateStream)', 'anthropic', anthropicChunks(), Math.ceil(o.iterations / 3)),
+  ];
+  for (const c of cpu) o.log?.(`  ${c.name}: ${c.usPerChunk.toFixed(2)} µs CPU/chunk (${c.chunks} chunks)`);
+  const ttfb = await ttft(o.samples);
+  o.log?.(`  TTFB passthrough p50 ${ttfb.passthrough.p50Ms.toFixed(3)} ms, translation p50 ${ttfb.translation.p50Ms.toFixed(3)} ms`);
+  return { cpu, ttfb };
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const quick = process.argv.includes('--quick');
+  const r = await measureTranslation({ iterations: quick ? 300 : 3000, samples: quick ? 500 : 3000, log: (l) => console.log(l) });
+  const { passthrough: a, translation: b } = r.ttfb;
+  console.log(`added TTFT p50 ${(b.p50Ms - a.p50Ms).toFixed(3)} ms (target ≤ 1 ms); p99 ${a.p99Ms.toFixed(3)} → ${b.p99Ms.toFixed(3)} ms`);
+}
