@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { sampled } from '../../src/observability/sampling.js';
+import { openSqliteStore } from '../../src/store/sqlite.js';
 import { DEVTOOLS_BODY_CAP } from '../../src/observability/devtools.js';
 import { startTestGateway } from '../helpers/gateway.js';
 import { chatCompletion, sendJson, startUpstream, type MockUpstream } from '../helpers/upstream.js';
@@ -86,13 +87,16 @@ function config(extra: Record<string, unknown> = {}): Record<string, unknown> {
   };
 }
 
-test('no secret reaches a log line, a metric, a devtools line or a span', { timeout: 60_000 }, async () => {
+test('no secret reaches a log line, a metric, an audit record, a devtools line or a span', { timeout: 60_000 }, async () => {
   const devtools = join(dir, 'hygiene.jsonl');
   otlp.length = 0;
+  const store = await openSqliteStore(join(dir, 'hygiene.db'));
+  const ADMIN = 'admin-token-hygiene-test-0001';
   const gw = await startTestGateway(config(), {
-    prometheusMetrics: true, otel: true, otelEndpoint: receiverUrl, devtools, fallbackStatusCodes: [503],
-  });
+    prometheusMetrics: true, otel: true, otelEndpoint: receiverUrl, devtools, fallbackStatusCodes: [503], adminToken: ADMIN,
+  }, process.env, { store });
   let scrape = '';
+  let audit = '';
   try {
     const send = async (path: string, headers: Record<string, string>, body: unknown): Promise<number> => {
       const r = await fetch(`${gw.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
@@ -110,15 +114,20 @@ test('no secret reaches a log line, a metric, a devtools line or a span', { time
     assert.equal(await send('/v1/chat/completions', auth, { model: 'gpt-4o-mini', stream: true, messages: [{ role: 'user', content }] }), 200);
     const r = await fetch(`${gw.url}/metrics/prometheus`);
     scrape = await r.text();
+    const a = await fetch(`${gw.url}/admin/audit/export`, { headers: { authorization: `Bearer ${ADMIN}` } });
+    assert.equal(a.status, 200);
+    audit = await a.text();
   } finally {
     await gw.close();
+    await store.close();
   }
   const logs = gw.logs.join('\n');
   const dev = readFileSync(devtools, 'utf8');
   const spans = otlp.join('\n');
   assert.ok(logs.length > 0 && dev.length > 0 && spans.length > 0 && scrape.length > 0, 'every sink has content');
+  assert.equal(audit.trim().split('\n').length, 5, 'one audit record per request');
   for (const [name, secret] of Object.entries(SECRETS)) {
-    for (const [sink, text] of [['logs', logs], ['metrics', scrape], ['devtools', dev], ['spans', spans]] as const) {
+    for (const [sink, text] of [['logs', logs], ['metrics', scrape], ['audit', audit], ['devtools', dev], ['spans', spans]] as const) {
       assert.equal(text.includes(secret), false, `${name} leaked into ${sink}`);
     }
   }
