@@ -1,3 +1,4 @@
+import { randomInt } from 'node:crypto';
 import type { Agent } from 'undici';
 import type { CliOptions } from './cli/args.js';
 import type { ConfigFile } from './config/schema.js';
@@ -21,10 +22,10 @@ import { loadPricingFile, type PricingTable } from './pricing/table.js';
 /** Services opened before the gateway is built (CONTRACT §1.4: stores open before backends). */
 export interface GatewayDeps {
   store?: Store | undefined;
-  /** Where `--otel-json` spans go (default stderr). */
-  telemetry?: TelemetryDeps | undefined;
   /** The `--pricing-litellm` table; when absent and the flag is set, the gateway loads it itself. */
   pricing?: PricingTable | undefined;
+  /** Where `--otel-json` spans go (default stderr). */
+  telemetry?: TelemetryDeps | undefined;
 }
 
 /**
@@ -56,14 +57,18 @@ export class Gateway {
   inFlight = 0;
   /** Set on SIGTERM: responses close their connection so clients reconnect elsewhere. */
   draining = false;
-  #seq = 0;
+  /**
+   * Request-id sequence. It starts at a random point so replicas sharing one store do not mint the
+   * same `ditto-<epoch_ms>-<seq>` id in the same millisecond (their reservations would collide).
+   */
+  #seq = randomInt(0, 2 ** 31);
 
   constructor(readonly config: ConfigFile, readonly options: CliOptions, logger: Logger, deps: GatewayDeps = {}) {
     this.store = deps.store;
+    this.governance = new Governance(deps.store, deps.pricing ?? (options.pricingLitellm !== undefined ? loadPricingFile(options.pricingLitellm) : undefined));
     const obs = config.observability;
     const redactor = new Redactor(obs.redaction);
     this.logger = redactingLogger(logger, redactor, obs.sampling.json_logs_rate);
-    this.governance = new Governance(deps.store, deps.pricing ?? (options.pricingLitellm !== undefined ? loadPricingFile(options.pricingLitellm) : undefined));
     this.agent = createAgent();
     this.keys = new KeyIndex(config.virtual_keys);
     this.router = new Router(config.router);
