@@ -118,8 +118,12 @@ function parseSample(line: string, at: string): Sample {
   const rest = line.slice(i + 1).split(' ');
   if (rest.length > 2) throw new Error(`trailing fields, ${at}`);
   const raw = rest[0] as string;
-  const value = raw === '+Inf' ? Infinity : raw === '-Inf' ? -Infinity : raw === 'NaN' ? NaN : Number(raw);
-  if (raw === '' || (Number.isNaN(value) && raw !== 'NaN')) throw new Error(`bad value, ${at}`);
+  // Prometheus parses values with Go's ParseFloat: NaN and Inf are case-insensitive (prom-client
+  // writes an empty event-loop-lag mean as `Nan`).
+  const lower = raw.toLowerCase();
+  const special = lower === 'nan' ? NaN : lower === '+inf' || lower === 'inf' ? Infinity : lower === '-inf' ? -Infinity : undefined;
+  const value = special ?? Number(raw);
+  if (raw === '' || (Number.isNaN(value) && lower !== 'nan')) throw new Error(`bad value, ${at}`);
   return { name, labels, value };
 }
 
