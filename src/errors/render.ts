@@ -49,3 +49,20 @@ function anthropicType(status: number): string {
   if (status >= 500) return status === 529 ? 'overloaded_error' : 'api_error';
   return 'invalid_request_error';
 }
+
+const STREAM_FAILED = 'the upstream stream failed before it finished';
+
+/**
+ * The in-stream error event for a stream that broke after its headers were sent, in the client's
+ * protocol: OpenAI `data: {"error":…}`, Anthropic `event: error`, Gemini `data: {"error":{code,…}}`.
+ */
+export function renderStreamError(surface: ErrorSurface): Buffer {
+  switch (surface) {
+    case 'anthropic':
+      return Buffer.from(`event: error\ndata: ${JSON.stringify({ type: 'error', error: { type: 'api_error', message: STREAM_FAILED } })}\n\n`);
+    case 'gemini':
+      return Buffer.from(`data: ${JSON.stringify({ error: { code: 502, message: STREAM_FAILED, status: 'UNAVAILABLE' } })}\n\n`);
+    default:
+      return Buffer.from(`data: ${JSON.stringify({ error: { message: STREAM_FAILED, type: 'api_error', code: 'upstream_failure' } })}\n\n`);
+  }
+}

@@ -20,13 +20,19 @@ const SSE_ERROR = Buffer.from(
   `data: ${JSON.stringify({ error: { message: 'the upstream stream failed before it finished', type: 'api_error', code: 'upstream_failure' } })}\n\n`,
 );
 
+/** Options of {@link relayBody}. */
+export interface RelayOptions {
+  /** The SSE error event written when the upstream fails at an event boundary (default: OpenAI's shape). */
+  errorEvent?: Buffer;
+}
+
 /**
  * Relay an upstream body to the client chunk by chunk as it arrives: never buffered, `write()`
  * returning false pauses the upstream until `drain`, a client close destroys the upstream body
  * (closing its connection), and an upstream failure ends the client response: an SSE stream at an
  * event boundary gets an error event, anything else is cut off (never a JSON body spliced in).
  */
-export function relayBody(res: ServerResponse, body: Readable, sse: boolean, tap?: RelayTap): Promise<{ end: RelayEnd; bytes: number }> {
+export function relayBody(res: ServerResponse, body: Readable, sse: boolean, tap?: RelayTap, options: RelayOptions = {}): Promise<{ end: RelayEnd; bytes: number }> {
   return new Promise((resolve) => {
     let bytes = 0;
     let settled = false;
@@ -66,7 +72,7 @@ export function relayBody(res: ServerResponse, body: Readable, sse: boolean, tap
     };
     const onError = (): void => {
       if (sse && (bytes === 0 || atEventBoundary(tail)) && !res.destroyed) {
-        res.end(SSE_ERROR);
+        res.end(options.errorEvent ?? SSE_ERROR);
       } else {
         res.destroy();
       }

@@ -9,7 +9,7 @@ import { after, before, test } from 'node:test';
 import Anthropic from '@anthropic-ai/sdk';
 import { GoogleGenAI } from '@google/genai';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
-import { anthropicMessage, anthropicStream, startAnthropicServer } from '../fixtures/providers/anthropic.js';
+import { anthropicMessage, anthropicStream, anthropicStreamFrames, startAnthropicServer } from '../fixtures/providers/anthropic.js';
 import { geminiResponse, geminiStreamFrames, startGeminiServer } from '../fixtures/providers/gemini.js';
 import type { ProviderServer } from '../fixtures/providers/server.js';
 import { raw, VK_TOKEN } from './proxy-kit.js';
@@ -190,4 +190,36 @@ test('Anthropic → anthropic backend, stream: a provider connection lost betwee
   ant.reply({ type: 'sse', frames: frames.frames, cutAfter: 4 });
   const stream = anthropic().messages.stream({ model: 'claude-x-native', max_tokens: 50, messages: [{ role: 'user', content: 'x' }] });
   await assert.rejects(stream.finalMessage(), (err: unknown) => err instanceof Anthropic.APIError);
+});
+
+test('a provider connection lost mid-stream ends each client surface with an error event in its own protocol', async () => {
+  // Anthropic client, anthropic backend (native relay): the stream ends with Anthropic's `event: error`.
+  ant.reply({ type: 'sse', frames: anthropicStreamFrames([{ type: 'text', text: 'cut off soon' }]), cutAfter: 4 });
+  const a = await raw(`${gw.url}/v1/messages`, {
+    method: 'POST',
+    headers: { 'x-api-key': VK_TOKEN, 'content-type': 'application/json', 'anthropic-version': '2023-06-01' },
+    body: JSON.stringify({ model: 'claude-sonnet-4-5', max_tokens: 20, stream: true, messages: [{ role: 'user', content: 'hi' }] }),
+  });
+  assert.equal(a.status, 200);
+  const aText = a.body.toString('utf8');
+  // (Frames sent just before the provider's reset may be discarded by the kernel, so only the end is checked.)
+  const aLast = aText.trimEnd().split(/\n\n/).pop() ?? '';
+  assert.match(aLast, /^event: error\ndata: /, `last Anthropic event: ${aLast}`);
+  const aErr = JSON.parse(aLast.split('\ndata: ')[1] as string) as { type: string; error: { type: string; message: string } };
+  assert.equal(aErr.type, 'error');
+  assert.equal(aErr.error.type, 'api_error');
+  assert.ok(!aText.includes('"code":"upstream_failure"'), 'no OpenAI-shaped error on the Anthropic surface');
+
+  // Gemini client, anthropic backend (translated once): the stream ends with a Gemini-shaped error chunk.
+  ant.reply({ type: 'sse', frames: anthropicStreamFrames([{ type: 'text', text: 'cut off soon' }]), cutAfter: 4 });
+  const g = await raw(`${gw.url}/v1beta/models/claude-sonnet-4-5:streamGenerateContent?alt=sse`, {
+    method: 'POST',
+    headers: { 'x-goog-api-key': VK_TOKEN, 'content-type': 'application/json' },
+    body: JSON.stringify({ contents: [{ role: 'user', parts: [{ text: 'hi' }] }], generationConfig: { maxOutputTokens: 20 } }),
+  });
+  assert.equal(g.status, 200);
+  const gLast = g.body.toString('utf8').trimEnd().split(/\n\n/).pop() ?? '';
+  const gErr = JSON.parse(gLast.replace(/^data: /, '')) as { error?: { code: number; status: string } };
+  assert.equal(gErr.error?.code, 502, `last Gemini chunk: ${gLast}`);
+  assert.equal(gErr.error?.status, 'UNAVAILABLE');
 });

@@ -1,4 +1,5 @@
 import { GatewayError } from '../../errors/gateway-error.js';
+import { renderStreamError } from '../../errors/render.js';
 import type { AttemptFailure } from '../../routing/breaker.js';
 import { relayResponseHeaders, sanitizeRequestHeaders } from '../../upstream/headers.js';
 import { relayBody, type RelayTap } from '../../upstream/relay.js';
@@ -235,7 +236,7 @@ async function relay(ctx: RequestContext, b: Backend, up: UpstreamResponse): Pro
   const tap = g !== undefined ? usageTap(ctx, g, sse, up.status, headers) : undefined;
   res.writeHead(up.status, headers);
   if (sse) res.flushHeaders();
-  const r = await relayBody(res, body, sse, tap);
+  const r = await relayBody(res, body, sse, tap, ctx.surface === 'openai' ? {} : { errorEvent: renderStreamError(ctx.surface) });
   ctx.responseBytes = r.bytes;
   if (r.end === 'upstream_error') ctx.outcome = 'upstream_failed_midstream';
   else if (r.end === 'client_aborted') ctx.outcome = 'client_aborted';
