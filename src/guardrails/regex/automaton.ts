@@ -73,6 +73,15 @@ const MAX_CACHED_CHARS = 65536;
 /** Non-ASCII samples classified at build time so common text rarely extends the table at run time. */
 const SAMPLE_CHARS = [0xa0, 0xe9, 0xfc, 0xdf, 0x3b1, 0x431, 0x5d0, 0x627, 0x4e2d, 0x3042, 0xac00, 0x2028, 0x200b, 0x1f600, 0xff10, 0x660];
 
+/**
+ * Row width of the DFA table for `classes` character classes: room to grow, rounded up to a power of
+ * two so the scan loop finds a row with a shift instead of a multiply (it is on the per-character
+ * dependency chain).
+ */
+function strideFor(classes: number): number {
+  return 2 ** Math.ceil(Math.log2(classes + 8));
+}
+
 /** Thrown when patterns exceed the automaton limits. */
 export class RegexTooComplexError extends Error {
   override readonly name = 'RegexTooComplexError';
@@ -242,7 +251,7 @@ export class LinearMatcher {
     this.#domBest = new Int32Array(this.#nfa.domKeys);
     for (let c = 0; c < 128; c++) this.#ascii[c] = this.#classify(c);
     for (const c of SAMPLE_CHARS) this.#charClass.set(c, this.#classify(c));
-    this.#stride = this.#classMembers.length + 8;
+    this.#stride = strideFor(this.#classMembers.length);
     this.#resetStates();
     this.complete = this.#explore(warmStates);
   }
@@ -282,6 +291,7 @@ export class LinearMatcher {
     const ascii = this.#ascii;
     let table = this.#table;
     let stride = this.#stride;
+    let shift = 31 - Math.clz32(stride);
     let s = 0;
     const n = text.length;
     this.#visits = 0;
@@ -303,9 +313,10 @@ export class LinearMatcher {
           this.#growStride();
           table = this.#table;
           stride = this.#stride;
+          shift = 31 - Math.clz32(stride);
         }
       }
-      let next = table[s * stride + cls] as number;
+      let next = table[(s << shift) + cls] as number;
       if (next < 0) {
         if (next === MATCH) return MATCHED;
         next = this.#transition(s, cls);
@@ -315,6 +326,7 @@ export class LinearMatcher {
         if (budget.steps < 0) return OVER_BUDGET;
         table = this.#table;
         stride = this.#stride;
+        shift = 31 - Math.clz32(stride);
         if (next < 0) {
           // The cache was cleared: `-next - 3` is the re-interned current state. A scan that keeps
           // overflowing it would spend its time interning states it never reuses: simulate instead.
@@ -361,7 +373,7 @@ export class LinearMatcher {
   #growStride(): void {
     const old = this.#table;
     const oldStride = this.#stride;
-    const stride = this.#classMembers.length + 8;
+    const stride = strideFor(this.#classMembers.length);
     const states = this.#statePcs.length;
     const table = new Int32Array(Math.max(states, 16) * stride).fill(UNKNOWN);
     for (let s = 0; s < states; s++) table.set(old.subarray(s * oldStride, s * oldStride + oldStride), s * stride);
