@@ -3,6 +3,7 @@ import { GatewayError } from '../../errors/gateway-error.js';
 import { selectGuardrails, type CompiledGuardrails, type GuardrailRejection } from '../../guardrails/index.js';
 import { INSPECTION_LIMIT } from '../../guardrails/check.js';
 import type { RequestContext } from '../context.js';
+import { bufferBody } from './read-body.js';
 import type { Stage } from '../run.js';
 
 /**
@@ -89,7 +90,7 @@ async function bufferUpload(ctx: RequestContext, g: CompiledGuardrails): Promise
     }
     return check(ctx, g);
   }
-  const body = await readAll(ctx.bodyStream as Readable, max);
+  const body = await bufferBody(ctx.bodyStream as Readable, max);
   if (body === undefined) {
     if (ctx.bodyTooLarge()) throw new GatewayError('request_too_large', `request body exceeds the ${max}-byte limit (--proxy-max-body-bytes)`);
     ctx.outcome = 'client_aborted';
@@ -99,40 +100,4 @@ async function bufferUpload(ctx: RequestContext, g: CompiledGuardrails): Promise
   ctx.bodyBytes = body.length;
   ctx.bodyStream = undefined;
   return check(ctx, g);
-}
-
-/** The whole stream within `max` bytes (413 past it); undefined when it ended in an error or early close. */
-function readAll(stream: Readable, max: number): Promise<Buffer | undefined> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const onData = (c: Buffer): void => {
-      size += c.length;
-      if (size > max) {
-        cleanup();
-        stream.pause();
-        reject(new GatewayError('request_too_large', `request body exceeds the ${max}-byte limit (--proxy-max-body-bytes)`));
-        return;
-      }
-      chunks.push(c);
-    };
-    const onEnd = (): void => {
-      cleanup();
-      resolve(Buffer.concat(chunks, size));
-    };
-    const onGone = (): void => {
-      cleanup();
-      resolve(undefined);
-    };
-    const cleanup = (): void => {
-      stream.off('data', onData);
-      stream.off('end', onEnd);
-      stream.off('error', onGone);
-      stream.off('close', onGone);
-    };
-    stream.on('data', onData);
-    stream.on('end', onEnd);
-    stream.on('error', onGone);
-    stream.on('close', onGone);
-  });
 }

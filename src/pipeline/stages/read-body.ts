@@ -1,5 +1,4 @@
-import type { IncomingMessage } from 'node:http';
-import { Transform, type TransformCallback } from 'node:stream';
+import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { GatewayError } from '../../errors/gateway-error.js';
 import type { RequestContext } from '../context.js';
 import type { Stage } from '../run.js';
@@ -53,8 +52,11 @@ export const readBody: Stage = {
   },
 };
 
-/** The whole body, or undefined when the client disconnected before sending all of it. */
-function bufferBody(req: IncomingMessage, max: number): Promise<Buffer | undefined> {
+/**
+ * The whole body within `max` bytes (413 past it), or undefined when the client disconnected (or the
+ * stream failed) before sending all of it. Also used by the guardrails stage to inspect small uploads.
+ */
+export function bufferBody(req: Readable, max: number): Promise<Buffer | undefined> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
