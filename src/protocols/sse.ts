@@ -201,6 +201,28 @@ function concat(pieces: Uint8Array[], total: number): Uint8Array {
 }
 
 /** The OpenAI end-of-stream sentinel's data. */
+/**
+ * Feed `chunk` to `sse` and hand each decoded event to `onEvent`; a framing error (oversized event,
+ * undecodable bytes) becomes one `fail` call instead of an exception. Shared by the protocol decoders.
+ */
+export function decodeSseChunk<T>(
+  sse: SseDecoder,
+  chunk: Uint8Array,
+  onEvent: (ev: SseEvent, out: T[]) => void,
+  fail: (out: T[], message: string) => void,
+): T[] {
+  const out: T[] = [];
+  let events: SseEvent[];
+  try {
+    events = sse.push(chunk);
+  } catch (e) {
+    fail(out, e instanceof SseError ? e.message : 'undecodable stream');
+    return out;
+  }
+  for (const ev of events) onEvent(ev, out);
+  return out;
+}
+
 export const DONE_DATA = '[DONE]';
 /** The OpenAI end-of-stream frame. */
 export const DONE_FRAME = 'data: [DONE]\n\n';

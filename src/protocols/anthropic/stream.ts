@@ -12,7 +12,7 @@ import {
   type DecoderOptions, type EncodeContext, type IrFinish, type IrStreamEvent, type IrUsage, type StreamDecoder,
   type StreamEncoder,
 } from '../ir.js';
-import { SseDecoder, SseError, encodeSseJson, type SseEvent } from '../sse.js';
+import { SseDecoder, decodeSseChunk, encodeSseJson, type SseEvent } from '../sse.js';
 import { isRecord, type JsonObject } from '../util.js';
 import { parseUpstreamError, renderError } from './errors.js';
 import { mapFinishReasonFromIr, mapFinishReasonToIr } from './finish-reason.js';
@@ -173,17 +173,7 @@ export function createDecoder(options: DecoderOptions = {}): StreamDecoder {
 
   return {
     push(chunk) {
-      const out: IrStreamEvent[] = [];
-      if (s.done) return out;
-      let events: SseEvent[];
-      try {
-        events = sse.push(chunk);
-      } catch (e) {
-        fail(out, e instanceof SseError ? e.message : 'undecodable stream');
-        return out;
-      }
-      for (const ev of events) onEvent(ev, out);
-      return out;
+      return s.done ? [] : decodeSseChunk(sse, chunk, onEvent, fail);
     },
     end() {
       const out: IrStreamEvent[] = [];
