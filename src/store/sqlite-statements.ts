@@ -8,6 +8,12 @@ import { parseJson } from './records.js';
 export function prepareStatements(db: BetterSqlite3.Database) {
   return {
     ping: db.prepare('SELECT 1'),
+    begin: db.prepare('BEGIN IMMEDIATE'),
+    commit: db.prepare('COMMIT'),
+    rollback: db.prepare('ROLLBACK'),
+    savepoint: db.prepare('SAVEPOINT op'),
+    releaseSavepoint: db.prepare('RELEASE op'),
+    rollbackSavepoint: db.prepare('ROLLBACK TO op'),
     getWindow: db.prepare('SELECT state FROM rate_window WHERE dim = ? AND scope = ?'),
     putWindow: db.prepare('INSERT OR REPLACE INTO rate_window (dim, scope, state) VALUES (?, ?, ?)'),
     getLedger: db.prepare('SELECT * FROM ledger WHERE scope = ?'),

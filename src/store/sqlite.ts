@@ -41,6 +41,14 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
   }
 }
 
+/** The operations of one group-commit transaction, settled when it commits or fails. */
+interface Batch {
+  waiters: Array<{ resolve: () => void; reject: (err: unknown) => void }>;
+}
+
+/** SQLite stores of this process with an open group-commit transaction. */
+const openBatches = new Set<SqliteStore>();
+
 /** The SQLite implementation of {@link Store} (better-sqlite3: synchronous, so each call is also a critical section in-process). */
 export class SqliteStore implements Store {
   readonly kind = 'sqlite' as const;
@@ -49,6 +57,9 @@ export class SqliteStore implements Store {
   readonly #clock: () => number;
   #statements: Statements | null = null;
   readonly #tx: GovernanceTx;
+  #batch: Batch | null = null;
+  /** Group commits so far (each one transaction holding every write of one event-loop turn); for tests and diagnosis. */
+  commits = 0;
 
   constructor(path: string, options: SqliteStoreOptions = {}) {
     this.path = path;
@@ -100,7 +111,7 @@ export class SqliteStore implements Store {
     return this.#statements;
   }
 
-  async admit(req: AdmitRequest): Promise<AdmitResult> {
+  admit(req: AdmitRequest): Promise<AdmitResult> {
     return this.#write(() => admitTx(this.#tx, req, this.#clock()));
   }
 
@@ -211,7 +222,10 @@ export class SqliteStore implements Store {
   }
 
   close(): Promise<void> {
-    if (this.#db.open) this.#db.close();
+    if (this.#db.open) {
+      this.#commit();
+      this.#db.close();
+    }
     return Promise.resolve();
   }
 
@@ -250,18 +264,99 @@ export class SqliteStore implements Store {
     return out.slice(offset, offset + (query.limit ?? Infinity));
   }
 
-  /** One `BEGIN IMMEDIATE` transaction: takes the write lock first, so check-then-write cannot race another process. */
+  /**
+   * Group commit: every mutating operation of one event-loop turn runs inside ONE `BEGIN IMMEDIATE`
+   * transaction (the write lock is taken first, so check-then-write cannot race another process), each in
+   * its own savepoint, and the transaction commits once, at the end of the turn (`setImmediate`). The
+   * operation's result is computed at once, inside the locked transaction, so admission stays exact; its
+   * promise settles only after the COMMIT, so no caller acts on (or answers a client about) a write that is
+   * not yet durable. An operation that throws is rolled back to its savepoint and rejects alone; a failed
+   * BEGIN rejects the operation that needed it; a failed COMMIT (or an error that made SQLite abandon the
+   * transaction) rolls back and rejects every operation of the batch, none of which was applied.
+   */
   #write<T>(fn: () => T): Promise<T> {
+    let batch: Batch;
     try {
-      return Promise.resolve(this.#db.transaction(fn).immediate());
+      batch = this.#begin();
     } catch (err) {
       return Promise.reject(mapSqliteError(err));
     }
+    const s = this.#s;
+    let value: T | undefined;
+    let error: unknown;
+    let failed = false;
+    try {
+      s.savepoint.run();
+      try {
+        value = fn();
+      } catch (err) {
+        failed = true;
+        error = err;
+        if (this.#db.inTransaction) s.rollbackSavepoint.run();
+      }
+      if (this.#db.inTransaction) s.releaseSavepoint.run();
+    } catch (err) {
+      // The savepoint itself failed: the transaction's state is unknown, give the whole batch up.
+      this.#fail(batch, err);
+      return Promise.reject(mapSqliteError(failed ? error : err));
+    }
+    if (failed) {
+      // SQLite abandons the whole transaction on some errors (I/O, full disk): then the batch is lost too.
+      if (!this.#db.inTransaction) this.#fail(batch, error);
+      return Promise.reject(mapSqliteError(error));
+    }
+    return new Promise<T>((resolve, reject) => { batch.waiters.push({ resolve: () => resolve(value as T), reject }); });
+  }
+
+  /** The open batch, or a new one: `BEGIN IMMEDIATE` now, `COMMIT` at the end of this event-loop turn. */
+  #begin(): Batch {
+    if (this.#batch !== null) return this.#batch;
+    // Another connection of this process holding the write lock would make BEGIN wait on a commit that can
+    // only run once this (synchronous) wait is over: commit those first.
+    for (const other of openBatches) if (other !== this) other.#commit();
+    this.#s.begin.run();
+    const batch: Batch = { waiters: [] };
+    this.#batch = batch;
+    openBatches.add(this);
+    setImmediate(() => { if (this.#batch === batch) this.#commit(); });
+    return batch;
+  }
+
+  /** Commit the open batch (if any) and settle its operations' promises. */
+  #commit(): void {
+    const batch = this.#batch;
+    if (batch === null) return;
+    try {
+      this.#s.commit.run();
+    } catch (err) {
+      this.#fail(batch, err);
+      return;
+    }
+    this.#batch = null;
+    openBatches.delete(this);
+    this.commits++;
+    for (const w of batch.waiters) w.resolve();
+  }
+
+  /** Roll back the batch and reject every operation in it (none of them was applied). */
+  #fail(batch: Batch, err: unknown): void {
+    this.#batch = null;
+    openBatches.delete(this);
+    if (this.#db.inTransaction) {
+      try {
+        this.#s.rollback.run();
+      } catch {
+        // the connection rolls back on its own when it cannot
+      }
+    }
+    const mapped = mapSqliteError(err);
+    for (const w of batch.waiters) w.reject(mapped);
   }
 
   /** A read: WAL readers see the last committed state and never block writers. */
   #read<T>(fn: () => T): Promise<T> {
     try {
+      this.#commit(); // a read sees this process's writes only once they are committed
       return Promise.resolve(fn());
     } catch (err) {
       return Promise.reject(mapSqliteError(err));

@@ -4,7 +4,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ServerResponse } from 'node:http';
+import Database from 'better-sqlite3';
 import { openStore } from '../../src/store/index.js';
+import { openSqliteStore } from '../../src/store/sqlite.js';
 import { startCli, type RunningCli } from '../cli/run.js';
 import { startTestGateway } from '../helpers/gateway.js';
 import { sendJson, startUpstream } from '../helpers/upstream.js';
@@ -100,6 +102,42 @@ describe('governance on SQLite: kill -9 under load, then restart', { timeout: 18
       assert.ok(settled.length <= ANSWER);
     } finally {
       await s.close();
+    }
+  });
+});
+
+describe('governance on SQLite: the settlement write fails after the upstream answered', () => {
+  test('500 storage_error (fail closed): nothing charged, no audit record claims success, the reservation is reaped later', { timeout: 60_000 }, async () => {
+    const db = join(tempDir(), 'gov.db');
+    const store = await openSqliteStore(db, { busyTimeoutMs: 100 });
+    const other = new Database(db);
+    const up = await startUpstream();
+    // While the upstream answers, another writer takes the database's write lock and keeps it past the
+    // busy timeout: the admission went through, the group commit holding the settlement and its audit cannot.
+    up.handle((_req, res) => {
+      other.prepare('BEGIN IMMEDIATE').run();
+      sendJson(res, 200, { choices: [], usage: { total_tokens: 3 } });
+    });
+    const gw = await startTestGateway(govConfig(up.baseUrl, { budget: { total_tokens: 1_000_000 } }), {}, process.env, { store });
+    const { body, charge } = chatBody();
+    try {
+      const r = await post(gw.url, body);
+      assert.equal(r.status, 500);
+      assert.equal(((await r.json()) as { error: { code: string } }).error.code, 'storage_error');
+      other.prepare('ROLLBACK').run();
+      await gw.close();
+      const [led] = await store.listLedgers({ scopes: ['k1'] });
+      assert.equal(led?.spentTokens, 0, 'the failed settlement charged nothing');
+      assert.equal(led?.reservedTokens, charge, 'the reservation is still held');
+      assert.ok((await store.queryAudit({ limit: 10 })).every((a) => a.payload['status'] !== 200), 'no audit record of a success the client never saw');
+      const reaped = await store.reap({ olderThanMs: 0 });
+      assert.equal(reaped.budget.reaped, 1);
+      assert.equal((await store.listLedgers({ scopes: ['k1'] }))[0]?.reservedTokens, 0);
+    } finally {
+      if (other.inTransaction) other.prepare('ROLLBACK').run();
+      other.close();
+      await store.close();
+      await up.close();
     }
   });
 });
