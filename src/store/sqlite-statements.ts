@@ -14,6 +14,7 @@ export function prepareStatements(db: BetterSqlite3.Database) {
     savepoint: db.prepare('SAVEPOINT op'),
     releaseSavepoint: db.prepare('RELEASE op'),
     rollbackSavepoint: db.prepare('ROLLBACK TO op'),
+    dataVersion: db.prepare('PRAGMA data_version').pluck(),
     getWindow: db.prepare('SELECT state FROM rate_window WHERE dim = ? AND scope = ?'),
     putWindow: db.prepare('INSERT OR REPLACE INTO rate_window (dim, scope, state) VALUES (?, ?, ?)'),
     getLedger: db.prepare('SELECT * FROM ledger WHERE scope = ?'),

@@ -4,6 +4,7 @@ import type { RouterConfig, VirtualKeyConfig } from '../config/schema.js';
 import { checkAmount, checkId } from './admission.js';
 import {
   admitTx, closeTx, ledgerRow, reapTx, reservationInfo, type CloseMode, type GovernanceTx, type LedgerData,
+  type ReservationData,
 } from './engine.js';
 import { StoreError, StoreSchemaError, StoreUnavailableError } from './errors.js';
 import {
@@ -16,7 +17,8 @@ import type {
   PersistedConfig, ReapOptions, ReapReport, ReleaseOptions, ReservationInfo, SettleOptions, SettleResult, SettleUsage,
   Store,
 } from './store.js';
-import { parseWindow, serializeWindow } from './window.js';
+import type { WindowDim } from './admission.js';
+import { parseWindow, serializeWindow, type WindowData } from './window.js';
 
 /** Options for {@link openSqliteStore}. */
 export interface SqliteStoreOptions {
@@ -41,10 +43,24 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
   }
 }
 
+/** One operation of a group-commit transaction: re-runnable (a replay recomputes `value`), settled at COMMIT. */
+interface BatchOp {
+  fn: () => unknown;
+  value: unknown;
+  resolve: (value: unknown) => void;
+  reject: (err: unknown) => void;
+}
+
 /** The operations of one group-commit transaction, settled when it commits or fails. */
 interface Batch {
-  waiters: Array<{ resolve: () => void; reject: (err: unknown) => void }>;
+  ops: BatchOp[];
 }
+
+/** How one operation went inside the open transaction. */
+type Applied = { ok: true; value: unknown } | { ok: false; error: unknown; replay: boolean };
+
+/** Cached rows beyond this many are dropped (the cache only saves work; SQLite has everything). */
+const CACHE_MAX = 10_000;
 
 /** SQLite stores of this process with an open group-commit transaction. */
 const openBatches = new Set<SqliteStore>();
@@ -58,6 +74,19 @@ export class SqliteStore implements Store {
   #statements: Statements | null = null;
   readonly #tx: GovernanceTx;
   #batch: Batch | null = null;
+  /**
+   * Rows as this connection last wrote or read them, valid while no other connection has committed
+   * (`PRAGMA data_version`, checked at every BEGIN). Windows and ledgers changed in the open batch are
+   * written once, just before its COMMIT (`#dirty*`); reservations and audit records are written at once.
+   */
+  readonly #windows = new Map<string, WindowData>();
+  readonly #ledgers = new Map<string, LedgerData>();
+  readonly #reservations = new Map<string, ReservationData>();
+  readonly #dirtyWindows = new Map<string, { scope: string; dim: WindowDim; w: WindowData }>();
+  readonly #dirtyLedgers = new Map<string, LedgerData>();
+  #dataVersion = -1;
+  /** The running operation changed cached state (a failure then needs a replay, not just a savepoint rollback). */
+  #touched = false;
   /** Group commits so far (each one transaction holding every write of one event-loop turn); for tests and diagnosis. */
   commits = 0;
 
@@ -77,32 +106,87 @@ export class SqliteStore implements Store {
     const s = (): Statements => this.#s;
     this.#tx = {
       getWindow: (scope, dim) => {
+        const k = windowKey(scope, dim);
+        const cached = this.#windows.get(k);
+        if (cached !== undefined) return cached;
         const row = s().getWindow.get(dim, scope) as { state: string } | undefined;
         if (!row) return undefined;
         const w = parseWindow(row.state);
         if (!w) throw new StoreSchemaError('sqlite', `rate window ${dim}/${scope} does not parse`);
+        this.#cache(this.#windows, k, w);
         return w;
       },
-      putWindow: (scope, dim, w) => { s().putWindow.run(dim, scope, serializeWindow(w)); },
+      putWindow: (scope, dim, w) => {
+        const k = windowKey(scope, dim);
+        this.#touched = true;
+        this.#cache(this.#windows, k, w);
+        this.#dirtyWindows.set(k, { scope, dim, w });
+      },
       getLedger: (scope) => {
+        const cached = this.#ledgers.get(scope);
+        if (cached !== undefined) return cached;
         const row = s().getLedger.get(scope) as Record<string, unknown> | undefined;
-        return row ? toLedger(row) : undefined;
+        if (!row) return undefined;
+        const l = toLedger(row);
+        this.#cache(this.#ledgers, scope, l);
+        return l;
       },
       putLedger: (scope, l: LedgerData) => {
-        s().putLedger.run(scope, l.spentTokens, l.reservedTokens, l.spentMicros, l.reservedMicros, l.periodMs,
-          l.periodStartMs, l.updatedAtMs);
+        this.#touched = true;
+        this.#cache(this.#ledgers, scope, l);
+        this.#dirtyLedgers.set(scope, l);
       },
       getReservation: (id) => {
+        const cached = this.#reservations.get(id);
+        if (cached !== undefined) return cached;
         const row = s().getReservation.get(id) as Record<string, unknown> | undefined;
         return row ? parseReservationRow(row) : undefined;
       },
       putReservation: (r) => {
+        this.#touched = true;
         s().putReservation.run(r.requestId, r.owner, r.createdMs, JSON.stringify({ budgets: r.budgets, rate: r.rate }));
+        this.#cache(this.#reservations, r.requestId, r);
       },
-      deleteReservation: (id) => { s().deleteReservation.run(id); },
+      deleteReservation: (id) => {
+        this.#touched = true;
+        s().deleteReservation.run(id);
+        this.#reservations.delete(id);
+      },
       oldReservations: (cutoff, limit) =>
         (s().oldReservations.all(cutoff, limit) as Record<string, unknown>[]).map(parseReservationRow),
     };
+  }
+
+  #cache<T>(map: Map<string, T>, k: string, v: T): void {
+    if (map.size >= CACHE_MAX && !map.has(k)) this.#flushCache();
+    map.set(k, v);
+  }
+
+  /** Forget cached rows (after another connection's commit, a rollback, or when the cache is full): write the dirty ones first. */
+  #flushCache(): void {
+    this.#writeDirty();
+    this.#windows.clear();
+    this.#ledgers.clear();
+    this.#reservations.clear();
+  }
+
+  #dropCache(): void {
+    this.#dirtyWindows.clear();
+    this.#dirtyLedgers.clear();
+    this.#windows.clear();
+    this.#ledgers.clear();
+    this.#reservations.clear();
+  }
+
+  /** Write the windows and ledgers the open batch changed (once each, however many operations changed them). */
+  #writeDirty(): void {
+    const s = this.#s;
+    for (const { scope, dim, w } of this.#dirtyWindows.values()) s.putWindow.run(dim, scope, serializeWindow(w));
+    for (const [scope, l] of this.#dirtyLedgers) {
+      s.putLedger.run(scope, l.spentTokens, l.reservedTokens, l.spentMicros, l.reservedMicros, l.periodMs, l.periodStartMs, l.updatedAtMs);
+    }
+    this.#dirtyWindows.clear();
+    this.#dirtyLedgers.clear();
   }
 
   /** Prepared lazily, so a store opened with `migrate: false` on an unusable file can still run `doctor()`. */
@@ -281,31 +365,80 @@ export class SqliteStore implements Store {
     } catch (err) {
       return Promise.reject(mapSqliteError(err));
     }
+    const r = this.#apply(fn);
+    if (!r.ok) {
+      if (r.replay) this.#replay(batch);
+      return Promise.reject(mapSqliteError(r.error));
+    }
+    return new Promise<T>((resolve, reject) => {
+      batch.ops.push({ fn, value: r.value, resolve: resolve as (v: unknown) => void, reject });
+    });
+  }
+
+  /**
+   * Run one operation in its own savepoint of the open transaction. A failure that changed nothing cached
+   * is rolled back to the savepoint; one that did (or that made SQLite abandon the transaction) needs a replay.
+   */
+  #apply(fn: () => unknown): Applied {
     const s = this.#s;
-    let value: T | undefined;
-    let error: unknown;
-    let failed = false;
+    this.#touched = false;
     try {
       s.savepoint.run();
-      try {
-        value = fn();
-      } catch (err) {
-        failed = true;
-        error = err;
-        if (this.#db.inTransaction) s.rollbackSavepoint.run();
-      }
-      if (this.#db.inTransaction) s.releaseSavepoint.run();
     } catch (err) {
-      // The savepoint itself failed: the transaction's state is unknown, give the whole batch up.
-      this.#fail(batch, err);
-      return Promise.reject(mapSqliteError(failed ? error : err));
+      return { ok: false, error: err, replay: true };
     }
-    if (failed) {
-      // SQLite abandons the whole transaction on some errors (I/O, full disk): then the batch is lost too.
-      if (!this.#db.inTransaction) this.#fail(batch, error);
-      return Promise.reject(mapSqliteError(error));
+    let value: unknown;
+    try {
+      value = fn();
+    } catch (err) {
+      if (this.#touched || !this.#db.inTransaction) return { ok: false, error: err, replay: true };
+      try {
+        s.rollbackSavepoint.run();
+        s.releaseSavepoint.run();
+      } catch {
+        return { ok: false, error: err, replay: true };
+      }
+      return { ok: false, error: err, replay: false };
     }
-    return new Promise<T>((resolve, reject) => { batch.waiters.push({ resolve: () => resolve(value as T), reject }); });
+    try {
+      s.releaseSavepoint.run();
+    } catch (err) {
+      return { ok: false, error: err, replay: true };
+    }
+    return { ok: true, value };
+  }
+
+  /**
+   * An operation failed half-way: roll the whole transaction back and run the batch's other operations again
+   * in a fresh one (their promises are not settled yet, so their results may still change). Rare: corrupt
+   * rows or I/O errors.
+   */
+  #replay(batch: Batch): void {
+    for (;;) {
+      this.#rollback();
+      try {
+        this.#s.begin.run();
+        this.#checkDataVersion();
+      } catch (err) {
+        this.#fail(batch, err);
+        return;
+      }
+      let clean = true;
+      for (const op of [...batch.ops]) {
+        const r = this.#apply(op.fn);
+        if (r.ok) {
+          op.value = r.value;
+          continue;
+        }
+        batch.ops.splice(batch.ops.indexOf(op), 1);
+        op.reject(mapSqliteError(r.error));
+        if (r.replay) {
+          clean = false;
+          break;
+        }
+      }
+      if (clean) return;
+    }
   }
 
   /** The open batch, or a new one: `BEGIN IMMEDIATE` now, `COMMIT` at the end of this event-loop turn. */
@@ -315,11 +448,26 @@ export class SqliteStore implements Store {
     // only run once this (synchronous) wait is over: commit those first.
     for (const other of openBatches) if (other !== this) other.#commit();
     this.#s.begin.run();
-    const batch: Batch = { waiters: [] };
+    try {
+      this.#checkDataVersion();
+    } catch (err) {
+      this.#rollback();
+      throw err;
+    }
+    const batch: Batch = { ops: [] };
     this.#batch = batch;
     openBatches.add(this);
     setImmediate(() => { if (this.#batch === batch) this.#commit(); });
     return batch;
+  }
+
+  /** Inside a fresh transaction: drop the cache if another connection committed since this one last looked. */
+  #checkDataVersion(): void {
+    const v = this.#s.dataVersion.get() as number;
+    if (v !== this.#dataVersion) {
+      this.#dropCache();
+      this.#dataVersion = v;
+    }
   }
 
   /** Commit the open batch (if any) and settle its operations' promises. */
@@ -327,6 +475,7 @@ export class SqliteStore implements Store {
     const batch = this.#batch;
     if (batch === null) return;
     try {
+      this.#writeDirty();
       this.#s.commit.run();
     } catch (err) {
       this.#fail(batch, err);
@@ -335,13 +484,24 @@ export class SqliteStore implements Store {
     this.#batch = null;
     openBatches.delete(this);
     this.commits++;
-    for (const w of batch.waiters) w.resolve();
+    for (const op of batch.ops) op.resolve(op.value);
   }
 
   /** Roll back the batch and reject every operation in it (none of them was applied). */
   #fail(batch: Batch, err: unknown): void {
-    this.#batch = null;
-    openBatches.delete(this);
+    if (this.#batch === batch) {
+      this.#batch = null;
+      openBatches.delete(this);
+    }
+    this.#rollback();
+    const mapped = mapSqliteError(err);
+    for (const op of batch.ops) op.reject(mapped);
+    batch.ops.length = 0;
+  }
+
+  /** Roll the open transaction back (if SQLite has not already) and forget what the cache learnt in it. */
+  #rollback(): void {
+    this.#dropCache();
     if (this.#db.inTransaction) {
       try {
         this.#s.rollback.run();
@@ -349,8 +509,6 @@ export class SqliteStore implements Store {
         // the connection rolls back on its own when it cannot
       }
     }
-    const mapped = mapSqliteError(err);
-    for (const w of batch.waiters) w.reject(mapped);
   }
 
   /** A read: WAL readers see the last committed state and never block writers. */
@@ -366,6 +524,10 @@ export class SqliteStore implements Store {
 
 const UNAVAILABLE = /^SQLITE_(BUSY|LOCKED|IOERR|FULL|CANTOPEN|READONLY|PROTOCOL|NOLFS|AUTH)/;
 const CORRUPT = /^SQLITE_(CORRUPT|NOTADB)/;
+
+function windowKey(scope: string, dim: WindowDim): string {
+  return `${dim}\u0000${scope}`;
+}
 
 /** Typed errors: lock/IO/disk problems are `StoreUnavailableError`, corruption is `StoreSchemaError`. */
 export function mapSqliteError(err: unknown): Error {

@@ -124,3 +124,51 @@ test('two stores of one process on one file interleave writes in one turn withou
     await b.close();
   }
 });
+
+test('cached rows are dropped when another connection commits: two stores never overshoot a shared budget', async () => {
+  const path = dbPath();
+  const a = await openSqliteStore(path);
+  const b = await openSqliteStore(path);
+  try {
+    const admitN = async (s: typeof a, prefix: string, count: number): Promise<number> =>
+      (await Promise.all(Array.from({ length: count }, (_, i) => s.admit({ ...req(`${prefix}${i}`), tokens: 100 })))).filter((r) => r.allowed).length;
+    // Budget 1000 tokens, 100 per request. A caches the ledger at 500 reserved; B then takes 400 more.
+    assert.equal(await admitN(a, 'a', 5), 5);
+    assert.equal(await admitN(b, 'b', 4), 4);
+    // A must see B's reservations: exactly one more fits.
+    assert.equal(await admitN(a, 'c', 3), 1);
+    // And B sees A's settlement freeing budget (A charged 0 of its 100-token reservations).
+    await Promise.all(['a0', 'a1'].map((id) => a.settle(id, { tokens: 0, micros: 0 })));
+    assert.equal(await admitN(b, 'd', 3), 2);
+    const [row] = await a.listLedgers({ scopes: ['k'] });
+    assert.deepEqual([row?.reservedTokens, row?.spentTokens], [1_000, 0]);
+  } finally {
+    await a.close();
+    await b.close();
+  }
+});
+
+test('an operation that fails after changing cached state is rolled back by replaying the rest of its batch', async () => {
+  const store = await openSqliteStore(dbPath());
+  try {
+    assert.equal((await store.admit(req('x'))).allowed, true);
+    const [a, x, b] = await Promise.allSettled([
+      store.admit(req('a')),
+      // Closing x works, then its audit payload cannot be serialised: x must be left exactly as it was.
+      store.settle('x', { tokens: 7, micros: 70 }, { audit: { kind: 'proxy', payload: { n: 1n } } }),
+      store.admit(req('b')),
+    ]);
+    assert.deepEqual([a.status, b.status], ['fulfilled', 'fulfilled']);
+    assert.ok(x.status === 'rejected' && x.reason instanceof TypeError);
+    assert.deepEqual((await store.listReservations()).map((r) => r.requestId).sort(), ['a', 'b', 'x']);
+    const [row] = await store.listLedgers({ scopes: ['k'] });
+    assert.deepEqual([row?.reservedTokens, row?.spentTokens, row?.reservedMicros, row?.spentMicros], [30, 0, 300, 0]);
+    assert.deepEqual(await store.queryAudit({ limit: 10 }), []);
+    // x is intact: settling it now charges it once.
+    assert.equal((await store.settle('x', { tokens: 7, micros: 70 })).outcome, 'committed');
+    const [after] = await store.listLedgers({ scopes: ['k'] });
+    assert.deepEqual([after?.reservedTokens, after?.spentTokens], [20, 7]);
+  } finally {
+    await store.close();
+  }
+});
