@@ -1,3 +1,4 @@
+import { RequestAbort } from './abort.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { VirtualKey } from '../auth/keys.js';
@@ -42,7 +43,7 @@ export class RequestContext {
   readonly startedAt: number;
   readonly startedAtMs: number;
   /** Aborted when the client goes away or the gateway gives up; every upstream call listens to it. */
-  readonly abort = new AbortController();
+  readonly abort = new RequestAbort();
 
   key: VirtualKey | undefined;
   body: Buffer | undefined;

@@ -48,7 +48,7 @@ export function joinPath(basePath: string, baseEndsV1: boolean, path: string): s
 }
 
 /** Classify an undici/network error into network | timeout | aborted. */
-export function classifyError(err: unknown, signal: AbortSignal): UpstreamFailure {
+export function classifyError(err: unknown, signal: { readonly aborted: boolean }): UpstreamFailure {
   if (signal.aborted) return new UpstreamFailure('aborted', 'client aborted the request', { cause: err });
   const code = (err as { code?: string } | null)?.code ?? '';
   if (err instanceof undiciErrors.HeadersTimeoutError || err instanceof undiciErrors.ConnectTimeoutError ||
@@ -112,6 +112,7 @@ export class PassthroughBackend implements Backend {
     if (req.contentLength !== undefined && req.body !== undefined && !Buffer.isBuffer(req.body)) {
       headers['content-length'] = String(req.contentLength);
     }
+    const signal = req.abort ?? req.signal;
     try {
       const res = await this.#agent.request({
         origin: this.#origin,
@@ -119,13 +120,13 @@ export class PassthroughBackend implements Backend {
         method: req.method as 'GET',
         headers,
         body: req.body ?? null,
-        signal: req.signal,
+        signal,
         headersTimeout: this.timeoutMs,
         bodyTimeout: this.timeoutMs,
       });
       return { status: res.statusCode, headers: res.headers, body: res.body };
     } catch (err) {
-      throw classifyError(err, req.signal);
+      throw classifyError(err, signal);
     }
   }
 }

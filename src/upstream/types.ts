@@ -19,6 +19,19 @@ export interface UpstreamRequest {
   readonly json: Record<string, unknown> | undefined;
   readonly requestId: string;
   readonly signal: AbortSignal;
+  /**
+   * The same cancellation in undici's cheaper EventEmitter shape (src/pipeline/abort.ts); passthrough
+   * backends prefer it, so that the standard `signal` is only built when something else reads it.
+   */
+  readonly abort?: AbortSource;
+}
+
+/** What undici accepts as a signal besides an `AbortSignal`, and what `classifyError` reads. */
+export interface AbortSource {
+  readonly aborted: boolean;
+  on(event: 'abort', fn: () => void): unknown;
+  once(event: 'abort', fn: () => void): unknown;
+  removeListener(event: 'abort', fn: () => void): unknown;
 }
 
 /** What a backend answered: status, headers and a body to relay. */

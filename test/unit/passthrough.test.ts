@@ -5,6 +5,7 @@ import { errors as undiciErrors } from 'undici';
 import { BackendSchema } from '../../src/config/schema.js';
 import { classifyError, createAgent, joinPath, PassthroughBackend, upstreamTarget } from '../../src/upstream/passthrough.js';
 import { UpstreamFailure, type UpstreamRequest } from '../../src/upstream/types.js';
+import { RequestAbort } from '../../src/pipeline/abort.js';
 import { chatCompletion, sendJson, startUpstream, type MockUpstream } from '../helpers/upstream.js';
 
 // The passthrough backend (CONTRACT §3.3 upstream URL/headers, §2.2 timeout_seconds) and the one
@@ -112,7 +113,31 @@ test('send(): failures reject with a classified UpstreamFailure', async () => {
   const pending = backend({ base_url: `${up.url}/stall/v1` }).send(req({ signal: ac.signal }));
   setTimeout(() => ac.abort(), 50);
   await assert.rejects(pending, (err: unknown) => err instanceof UpstreamFailure && err.kind === 'aborted');
+
+  // The request path passes its RequestAbort (undici's EventEmitter signal shape) and never builds the signal.
+  const ra = new RequestAbort();
+  const viaSource = backend({ base_url: `${up.url}/stall/v1` }).send(sourceOnly(ra));
+  setTimeout(() => ra.abort(), 50);
+  await assert.rejects(viaSource, (err: unknown) => err instanceof UpstreamFailure && err.kind === 'aborted');
+  assert.equal(ra.listenerCount, 0, 'undici removed its listener');
+  const done = new RequestAbort();
+  const ok = await backend({ base_url: `${up.url}/v1` }).send(sourceOnly(done));
+  assert.equal(ok.status, 200);
+  await readAllBody(ok.body);
+  assert.equal(done.listenerCount, 0, 'no listener left behind by a completed request');
 });
+
+/** A request whose standard signal must never be read: the passthrough must use the RequestAbort. */
+function sourceOnly(abort: RequestAbort): UpstreamRequest {
+  const r = req({ abort });
+  Object.defineProperty(r, 'signal', { get(): never { throw new Error('signal built'); } });
+  return r;
+}
+
+async function readAllBody(body: Readable | Buffer): Promise<void> {
+  if (Buffer.isBuffer(body)) return;
+  for await (const chunk of body) void chunk;
+}
 
 test('timeout_seconds: 0 and absent mean the 300 s default', () => {
   assert.equal(backend({ base_url: 'http://h/v1' }).timeoutMs, 300_000);

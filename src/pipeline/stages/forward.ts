@@ -57,7 +57,8 @@ export const forward: Stage = {
       try {
         res = takesSurfaceDirectly(ctx, b) ? await sendSurfaceDirect(ctx, b, baseHeaders, surfaceUsageSink(ctx)) : await b.send({
           method: ctx.method, path: ctx.path, query: surface ? '' : ctx.query, headers: gw.telemetry.attemptHeaders(ctx, baseHeaders), body, json,
-          requestId: ctx.id, signal: ctx.abort.signal, contentLength: ctx.bodyStream ? ctx.bodyBytes || undefined : undefined,
+          requestId: ctx.id, abort: ctx.abort, get signal() { return ctx.abort.signal; },
+          contentLength: ctx.bodyStream ? ctx.bodyBytes || undefined : undefined,
         });
         if (shimApplies(ctx, b, res.status, json)) res = await shimResponses(ctx, b, res, json as Record<string, unknown>, baseHeaders);
       } catch (err) {
