@@ -98,7 +98,9 @@ export function checkGuardrails(g: CompiledGuardrails, f: GuardrailFacts): Guard
   if (!g.hasTextRules) return undefined;
   const text = promptText(f, upload);
   if (text.length === 0) return undefined;
-  // One automaton pass answers "anything at all?"; only then find which rule, in order.
+  // The literal prefilter answers "certainly nothing" for most prompts without the automaton; else
+  // one automaton pass answers "anything at all?"; only then find which rule, in order.
+  if (g.prefilter !== undefined && !g.prefilter.mayMatch(text)) return undefined;
   const any = g.combined?.scan(text, { steps: PREPASS_BUDGET_STEPS }) ?? OVER_BUDGET;
   if (any === NO_MATCH) return undefined;
   for (const p of g.phrases) if (text.includes(p.lower)) return reject(`banned_phrase:${p.raw}`);

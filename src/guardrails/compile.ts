@@ -1,5 +1,6 @@
 import type { GuardrailsConfig } from '../config/schema.js';
 import { CARD_PREFILTER_PATTERN, EMAIL_PATTERN, SSN_PATTERN } from './pii.js';
+import { LiteralPrefilter, requiredLiterals } from './prefilter.js';
 import { LinearMatcher, RegexTooComplexError } from './regex/automaton.js';
 import { literalString, parseRegex, RegexSyntaxError, type RegexNode } from './regex/parse.js';
 
@@ -25,6 +26,12 @@ export interface CompiledGuardrails {
    * answers the common case, "nothing here".
    */
   readonly combined: LinearMatcher | undefined;
+  /**
+   * Required literals of every phrase and regex plus the PII necessary conditions: when the prompt
+   * holds none, {@link combined} cannot match and is not run. Undefined when some regex has no
+   * required literal (e.g. `\d{9}`): then the automaton pass always runs.
+   */
+  readonly prefilter: LiteralPrefilter | undefined;
   /** True when any text rule is on (the prompt text must be extracted). */
   readonly hasTextRules: boolean;
 }
@@ -62,6 +69,7 @@ export const NO_GUARDRAILS: CompiledGuardrails = Object.freeze({
   regexes: [],
   blockPii: false,
   combined: undefined,
+  prefilter: undefined,
   hasTextRules: false,
 });
 
@@ -161,10 +169,15 @@ export function compileGuardrails(cfg: GuardrailsConfig | null | undefined, path
   const blockPii = cfg.block_pii;
   const hasTextRules = phrases.length > 0 || regexes.length > 0 || blockPii;
   let combined: LinearMatcher | undefined;
+  let prefilter: LiteralPrefilter | undefined;
   if (hasTextRules) {
-    const nodes = [...phrases.map((p) => literalString(p.raw)), ...regexes.map((r) => r.node), ...(blockPii ? piiPatterns() : [])];
+    const textNodes = [...phrases.map((p) => literalString(p.raw)), ...regexes.map((r) => r.node)];
+    const nodes = [...textNodes, ...(blockPii ? piiPatterns() : [])];
     const key = JSON.stringify(['c', cfg.banned_phrases, regexes.map((r) => r.raw), blockPii]);
     combined = cachedMatcher(key, () => new LinearMatcher(nodes));
+    // The literals come from the same nodes the automaton runs, so "none present" means "no match".
+    const literals = textNodes.map(requiredLiterals);
+    if (literals.every((l) => l !== undefined)) prefilter = new LiteralPrefilter(literals.flat() as string[], blockPii);
   }
   const maxInputTokens = cfg.max_input_tokens ?? undefined;
   const g: CompiledGuardrails = {
@@ -178,6 +191,7 @@ export function compileGuardrails(cfg: GuardrailsConfig | null | undefined, path
     regexes: regexes.map(({ raw, matcher }) => ({ raw, matcher })),
     blockPii,
     combined,
+    prefilter,
     hasTextRules,
   };
   return Object.freeze(g);
