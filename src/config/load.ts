@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
-import { parse as parseYaml } from 'yaml';
+import { createRequire } from 'node:module';
+import type * as YamlModule from 'yaml';
 import { ConfigFileSchema, type ConfigFile } from './schema.js';
 import type { EnvLookup } from './env.js';
 import { expandConfig } from './expand.js';
@@ -54,7 +55,7 @@ export function loadConfigFile(path: string, lookup: EnvLookup, options: LoadOpt
   let doc: unknown;
   try {
     // YAML merge keys (`<<: *defaults`) are common in LiteLLM configs; PyYAML reads them, so do we.
-    doc = yaml ? parseYaml(text, { merge: true }) : JSON.parse(text);
+    doc = yaml ? loadYaml().parse(text, { merge: true }) : JSON.parse(text);
   } catch (err) {
     throw new ConfigError([`cannot parse config ${path} as ${yaml ? 'YAML' : 'JSON'}: ${(err as Error).message}`]);
   }
@@ -119,4 +120,11 @@ function normalizeRouter(cfg: ConfigFile): void {
   if ((r.default_backends?.length ?? 0) === 0 && r.default_backend) {
     r.default_backends = [{ backend: r.default_backend, weight: 1 }];
   }
+}
+
+/** The `yaml` package, loaded on the first YAML config only (a JSON-configured gateway never pays its memory). */
+let yamlModule: typeof YamlModule | undefined;
+function loadYaml(): typeof YamlModule {
+  yamlModule ??= createRequire(import.meta.url)('yaml') as typeof YamlModule;
+  return yamlModule;
 }

@@ -1,15 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { MemoryStore } from './memory.js';
-import { openRedisStore, type RedisStoreOptions } from './redis.js';
-import { openSqliteStore, type SqliteStoreOptions } from './sqlite.js';
+import type { RedisStoreOptions } from './redis.js';
+import type { SqliteStoreOptions } from './sqlite.js';
 import { StateFileStore } from './state-file.js';
 import type { ConfigStore, Store } from './store.js';
 
 export * from './store.js';
 export { MemoryStore } from './memory.js';
-export { RedisStore, openRedisStore } from './redis.js';
-export { SqliteStore, openSqliteStore } from './sqlite.js';
 export { StateFileStore } from './state-file.js';
 export { persistedToken } from './records.js';
 
@@ -20,7 +18,9 @@ export type StoreSpec =
   | { kind: 'redis'; url: string; options?: RedisStoreOptions };
 
 /**
- * Open the governance store. Rejects with `StoreUnavailableError` (unreachable, unopenable) or
+ * Open the governance store. The SQLite and Redis implementations (and better-sqlite3 / ioredis with
+ * them) are imported only when chosen: ioredis alone is ~20 MiB of resident memory a memory-store or
+ * SQLite gateway would carry for nothing. Rejects with `StoreUnavailableError` (unreachable, unopenable) or
  * `StoreSchemaError` (unusable schema): both fatal at startup (§1.3).
  */
 export async function openStore(spec: StoreSpec): Promise<Store> {
@@ -28,9 +28,9 @@ export async function openStore(spec: StoreSpec): Promise<Store> {
     case 'memory':
       return new MemoryStore();
     case 'sqlite':
-      return await openSqliteStore(spec.path, spec.options);
+      return await (await import('./sqlite.js')).openSqliteStore(spec.path, spec.options);
     case 'redis':
-      return await openRedisStore(spec.url, spec.options);
+      return await (await import('./redis.js')).openRedisStore(spec.url, spec.options);
   }
 }
 
