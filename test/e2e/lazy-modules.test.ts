@@ -28,7 +28,18 @@ export async function resolve(specifier, context, next) {
 }
 `);
   const register = join(dir, 'register.mjs');
-  writeFileSync(register, `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(hooks).href)});\n`);
+  // ESM resolutions go through the hook; require() (the yaml parser is required synchronously) through _resolveFilename.
+  writeFileSync(register, `import Module, { register } from 'node:module';
+import { appendFileSync } from 'node:fs';
+register(${JSON.stringify(pathToFileURL(hooks).href)});
+const original = Module._resolveFilename;
+Module._resolveFilename = function (...args) {
+  const file = original.apply(this, args);
+  const m = /\\/node_modules\\/((?:@[^/]+\\/)?[^/]+)\\//.exec(file);
+  if (m) appendFileSync(${JSON.stringify(log)}, m[1] + '\\n');
+  return file;
+};
+`);
   const child = spawn(process.execPath, ['--import', pathToFileURL(register).href, BIN, ...args, '--listen', '127.0.0.1:0'], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout.on('data', (c: Buffer) => { out += c.toString(); });
