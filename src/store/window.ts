@@ -82,8 +82,10 @@ function expiryOf(b: number): number {
 
 /** Time from `nowMs` until everything in the window has expired. */
 export function resetAfterMs(w: WindowData, nowMs: number): number {
-  let newest = -Infinity;
-  for (const b of w.buckets.keys()) if (b > newest) newest = b;
+  // No bucket is ever newer than `w.newest` (addToWindow and advanceWindow keep it so), so when that bucket
+  // holds a count it is the newest one; otherwise look.
+  let newest = w.buckets.has(w.newest) ? w.newest : -Infinity;
+  if (newest === -Infinity) for (const b of w.buckets.keys()) if (b > newest) newest = b;
   return newest === -Infinity ? 0 : Math.max(0, expiryOf(newest) - nowMs);
 }
 
@@ -121,12 +123,14 @@ export function parseWindow(text: string): WindowData | null {
   if (!Number.isSafeInteger(o) || !Number.isSafeInteger(n) || !Array.isArray(b)) return null;
   const buckets = new Map<number, number>();
   let total = 0;
+  let newest = n as number;
   for (const pair of b as unknown[]) {
     if (!Array.isArray(pair) || pair.length !== 2) return null;
     const [k, c] = pair as unknown[];
     if (!Number.isSafeInteger(k) || !Number.isSafeInteger(c) || (c as number) < 0) return null;
     buckets.set(k as number, c as number);
     total += c as number;
+    if ((k as number) > newest) newest = k as number; // keep "no bucket newer than newest" even for odd stored data
   }
-  return { oldest: o as number, newest: n as number, total, buckets };
+  return { oldest: o as number, newest, total, buckets };
 }

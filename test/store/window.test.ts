@@ -52,3 +52,42 @@ test('window: serialised form round-trips; malformed rows are rejected', () => {
     assert.equal(parseWindow(bad), null, bad);
   }
 });
+
+test('resetAfterMs (fast path via the newest bucket) equals a scan of every bucket, over random histories and round trips', () => {
+  const reference = (w: { buckets: Map<number, number> }, now: number): number => {
+    const keys = [...w.buckets.keys()];
+    if (keys.length === 0) return 0;
+    return Math.max(0, (Math.max(...keys) + WINDOW_BUCKETS + 1) * BUCKET_MS - now);
+  };
+  let seed = 42;
+  const rnd = (n: number): number => {
+    seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648;
+    return seed % n;
+  };
+  let checked = 0;
+  for (let run = 0; run < 300; run++) {
+    let now = 1_700_000_000_000 + rnd(1_000_000);
+    let w = emptyWindow(bucketOf(now));
+    const added: number[] = [];
+    for (let step = 0; step < 60; step++) {
+      now += rnd(4) === 0 ? rnd(70_000) : rnd(900);
+      const cur = advanceWindow(w, bucketOf(now));
+      const op = rnd(5);
+      if (op <= 2) {
+        addToWindow(w, cur, rnd(3)); // 0 adds nothing: the newest bucket may stay empty
+        added.push(cur);
+      } else if (op === 3 && added.length > 0) {
+        removeFromWindow(w, added[rnd(added.length)] as number, rnd(4));
+      } else if (op === 4) {
+        w = parseWindow(serializeWindow(w)) ?? assert.fail('round trip');
+      }
+      assert.equal(resetAfterMs(w, now), reference(w, now));
+      checked++;
+    }
+  }
+  assert.equal(checked, 300 * 60);
+  // Stored data whose newest marker lags its buckets still answers by the real newest bucket.
+  const odd = parseWindow(JSON.stringify({ o: 0, n: 10, b: [[5, 1], [40, 2]] }));
+  assert.ok(odd);
+  assert.equal(resetAfterMs(odd, 0), reference(odd, 0));
+});

@@ -38,15 +38,15 @@ export function settleRequest(ctx: RequestContext, g: GovRequest): Promise<Settl
   const ok = ctx.backend !== undefined && ctx.status >= 200 && ctx.status < 300 && ctx.error === undefined;
   let tokens = 0;
   let micros = 0;
-  let costUsd: string | undefined;
+  let pico: bigint | undefined;
   if (ok) {
     const u = responseUsage(g);
     tokens = u?.total ?? g.estTokens;
-    const pico = g.costPico ?? responseCost(ctx, g);
+    pico = g.costPico ?? responseCost(ctx, g);
     micros = pico !== undefined ? settleMicros(pico) : g.estMicros;
-    if (pico !== undefined) costUsd = formatUsd(pico);
   }
-  const audit = gov.audit ? proxyAuditRecord(ctx, { tokens, micros, costUsd }) : undefined;
+  // The USD string is only needed for the audit record (the cost header is formatted by the relay).
+  const audit = gov.audit ? proxyAuditRecord(ctx, { tokens, micros, costUsd: pico !== undefined ? formatUsd(pico) : undefined }) : undefined;
   if (g.admitted) {
     if (ok) return gov.store.settle(g.reservationId, { tokens, micros, rateTokens: g.usage?.total }, { audit });
     return gov.store.release(g.reservationId, { audit });
