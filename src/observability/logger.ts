@@ -104,7 +104,20 @@ export function createLogger(options: { json: boolean; destination?: NodeJS.Writ
   if (options.json) {
     return {
       json: true,
-      event: (event, payload) => p.info({ event, payload }),
+      event: (event, payload) => {
+        if (!p.isLevelEnabled('info')) return;
+        // The line pino would write (`{"ts_ms":…,"event":…,"payload":…}`, the payload through
+        // JSON.stringify), built directly: pino's per-key serializer pass cost ~3 µs per request event.
+        // What JSON.stringify refuses (a cycle, a BigInt) goes through pino's safe serializer.
+        let body: string;
+        try {
+          body = JSON.stringify(payload);
+        } catch {
+          p.info({ event, payload });
+          return;
+        }
+        dest.write(`{"ts_ms":${Date.now()},"event":${JSON.stringify(event)},"payload":${body}}\n`);
+      },
       info: (message) => p.info({ event: 'gateway.info', payload: { message } }),
       warn: (message) => p.warn({ event: 'gateway.warning', payload: { message } }),
       error: (message) => p.error({ event: 'gateway.error', payload: { message } }),

@@ -11,8 +11,23 @@ import type { RedactionConfig } from '../config/observability.js';
  * - every match of a `redact_regexes` pattern, in any string, becomes `replacement`;
  * - the values at `redact_json_pointers` (relative to the document being redacted) become `replacement`.
  */
+/** How a key name is treated: a plain key, a secret (value replaced), or a URL-like key (query sanitised). */
+const PLAIN = 0;
+const SECRET = 1;
+const URL_KEY = 2;
+type KeyKind = typeof PLAIN | typeof SECRET | typeof URL_KEY;
+
+/** Bounds of the memos below: past them the memo starts over (the names and values that repeat come back at once). */
+const KEY_MEMO_MAX = 1024;
+const STRING_MEMO_MAX = 4096;
+const STRING_MEMO_MAX_CHARS = 256;
+
 export class Redactor {
   readonly replacement: string;
+  /** Key name → {@link KeyKind} (saves a `toLowerCase` and two set lookups per key). */
+  readonly #keyKinds = new Map<string, KeyKind>();
+  /** Short string → its regex-redacted form: field values (methods, paths, models, outcomes) repeat per request. */
+  readonly #strings = new Map<string, string>();
   readonly #keys: ReadonlySet<string>;
   readonly #queryParams: ReadonlySet<string>;
   readonly #queryKeys: ReadonlySet<string>;
@@ -31,11 +46,34 @@ export class Redactor {
 
   /** True when a value under this key (header name, field name, label name) is a secret. */
   isSecretKey(name: string): boolean {
-    return this.#keys.has(name.toLowerCase());
+    return this.#keyKind(name) === SECRET;
   }
 
-  /** A string with every `redact_regexes` match replaced. */
+  #keyKind(name: string): KeyKind {
+    let kind = this.#keyKinds.get(name);
+    if (kind === undefined) {
+      const lower = name.toLowerCase();
+      kind = this.#keys.has(lower) ? SECRET : this.#queryKeys.has(lower) ? URL_KEY : PLAIN;
+      if (this.#keyKinds.size >= KEY_MEMO_MAX) this.#keyKinds.clear();
+      this.#keyKinds.set(name, kind);
+    }
+    return kind;
+  }
+
+  /** A string with every `redact_regexes` match replaced (memoised for short strings). */
   redactString(s: string): string {
+    if (this.#regexes.length === 0) return s;
+    if (s.length > STRING_MEMO_MAX_CHARS) return this.#applyRegexes(s);
+    let out = this.#strings.get(s);
+    if (out === undefined) {
+      out = this.#applyRegexes(s);
+      if (this.#strings.size >= STRING_MEMO_MAX) this.#strings.clear();
+      this.#strings.set(s, out);
+    }
+    return out;
+  }
+
+  #applyRegexes(s: string): string {
     let out = s;
     for (const re of this.#regexes) {
       re.lastIndex = 0;
@@ -92,7 +130,7 @@ export class Redactor {
 
   #walk(value: unknown, key: string | undefined, depth: number): unknown {
     if (typeof value === 'string') {
-      if (key !== undefined && this.#queryKeys.has(key.toLowerCase())) return this.redactUrl(value);
+      if (key !== undefined && this.#keyKind(key) === URL_KEY) return this.redactUrl(value);
       return this.redactString(value);
     }
     if (value === null || typeof value !== 'object') return value;
@@ -103,7 +141,7 @@ export class Redactor {
     for (const k in value as Record<string, unknown>) {
       const v = (value as Record<string, unknown>)[k];
       if (v === undefined) continue;
-      out[k] = this.#keys.has(k.toLowerCase()) ? this.replacement : this.#walk(v, k, depth + 1);
+      out[k] = this.#keyKind(k) === SECRET ? this.replacement : this.#walk(v, k, depth + 1);
     }
     return out;
   }

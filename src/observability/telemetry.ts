@@ -8,7 +8,7 @@ import { ProxyMetrics } from './prometheus.js';
 import type { Redactor } from './redact.js';
 import {
   BatchSpanProcessor, formatTraceparent, JsonLinesExporter, newTrace, OtlpHttpExporter, randomHex,
-  type AttrValue, type SpanData, type SpanExporter, type TraceState,
+  type AttrValue, type SpanExporter, type TraceState,
 } from './tracing.js';
 
 /** Default OTLP/HTTP traces endpoint (`--otel` without `--otel-endpoint`). */
@@ -49,7 +49,7 @@ export class Telemetry {
       const inner: SpanExporter = options.otelJson
         ? new JsonLinesExporter(deps.spanOut ?? process.stderr)
         : new OtlpHttpExporter(options.otelEndpoint ?? DEFAULT_OTEL_ENDPOINT, version);
-      this.spans = new BatchSpanProcessor(new RedactingExporter(inner, this.redactor), (m) => logger.warn(m));
+      this.spans = new BatchSpanProcessor(inner, (m) => logger.warn(m));
     }
     if (options.devtools !== undefined) {
       this.devtools = new Devtools(options.devtools, this.redactor, config.sampling.devtools_rate, (m) => logger.warn(m));
@@ -103,11 +103,12 @@ export class Telemetry {
     if (ctx.model !== undefined) attrs['gen_ai.request.model'] = ctx.model;
     const failed = rec.result !== 'ok' || (rec.status ?? 0) >= 500;
     if (failed) attrs['error.type'] = rec.result === 'ok' || rec.result === 'status' ? String(rec.status ?? 'status') : rec.result;
+    redactSpanAttributes(this.redactor, attrs);
     t.clients.push({
       traceId: t.traceId,
       spanId: t.pendingSpanId ?? randomHex(8),
       parentSpanId: t.serverSpanId,
-      name: `${ctx.method} ${rec.backend}`,
+      name: this.redactor.redactString(`${ctx.method} ${rec.backend}`),
       kind: 3,
       startMs: end - rec.durationMs,
       endMs: end,
@@ -170,12 +171,13 @@ export class Telemetry {
     if (g?.sentModel !== undefined) attrs['gen_ai.response.model'] = g.sentModel;
     if (g?.costPico !== undefined) attrs['ditto.cost_usd'] = Number(g.costPico) / 1e12;
     if (ctx.error !== undefined) attrs['error.type'] = ctx.error.code;
+    redactSpanAttributes(this.redactor, attrs);
     const endMs = performance.timeOrigin + performance.now();
     spans.add({
       traceId: t.traceId,
       spanId: t.serverSpanId,
       parentSpanId: t.parentSpanId,
-      name: 'ditto.gateway.proxy',
+      name: this.redactor.redactString('ditto.gateway.proxy'),
       kind: 2,
       startMs: performance.timeOrigin + ctx.startedAt,
       endMs,
@@ -187,7 +189,7 @@ export class Telemetry {
 
   /** Flush spans and devtools lines, stop collectors (shutdown). */
   async close(): Promise<void> {
-    await this.spans?.flush();
+    await this.spans?.shutdown();
     await this.devtools?.close();
     this.metrics?.close();
   }
@@ -200,23 +202,14 @@ function cacheState(ctx: RequestContext): string {
 }
 
 /**
- * Redacts span attributes at export time, off the hot path, in place (the processor owns the spans
- * once added): keys named as secrets are replaced, strings go through the regexes.
+ * Redact a span's attributes in place when the span is built, by the rules of every other output: a
+ * key named as a secret gets the replacement whatever its value's type; every string goes through the
+ * regexes (the {@link Redactor} memoises both, so the names and values that repeat cost a lookup).
  */
-class RedactingExporter implements SpanExporter {
-  constructor(readonly inner: SpanExporter, readonly redactor: Redactor) {}
-
-  export(spans: readonly SpanData[]): Promise<void> {
-    const r = this.redactor;
-    for (const s of spans) {
-      const attrs = s.attributes as Record<string, AttrValue>;
-      for (const k in attrs) {
-        const v = attrs[k] as AttrValue;
-        if (r.isSecretKey(k)) attrs[k] = r.replacement;
-        else if (typeof v === 'string') attrs[k] = r.redactString(v);
-      }
-      (s as { name: string }).name = r.redactString(s.name);
-    }
-    return this.inner.export(spans);
+export function redactSpanAttributes(redactor: Redactor, attrs: Record<string, AttrValue>): void {
+  for (const k in attrs) {
+    const v = attrs[k] as AttrValue;
+    if (redactor.isSecretKey(k)) attrs[k] = redactor.replacement;
+    else if (typeof v === 'string') attrs[k] = redactor.redactString(v);
   }
 }

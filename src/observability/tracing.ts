@@ -1,4 +1,6 @@
 import { randomFillSync } from 'node:crypto';
+import { Agent as HttpAgent, request as httpRequest, type ClientRequest, type IncomingMessage, type RequestOptions } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 
 /**
  * A small OpenTelemetry-compatible span model and exporters (no SDK dependency): W3C trace context,
@@ -86,12 +88,14 @@ export function newTrace(traceparent: string | string[] | undefined): TraceState
 export function unixNanos(ms: number): string {
   const whole = Math.floor(ms);
   const frac = Math.min(999999, Math.round((ms - whole) * 1e6));
-  return `${whole}${String(frac).padStart(6, '0')}`;
+  return `${whole}${(1000000 + frac).toString().slice(1)}`;
 }
 
 /** Where finished spans go. */
 export interface SpanExporter {
   export(spans: readonly SpanData[]): Promise<void>;
+  /** Release connections (after the last export). */
+  shutdown?(): void;
 }
 
 function otlpValue(v: AttrValue): string {
@@ -111,41 +115,124 @@ function keyPrefix(key: string): string {
   return p;
 }
 
-/**
- * The OTLP/HTTP JSON body (`ExportTraceServiceRequest`) for a batch of spans, written as a string
- * directly (no intermediate objects): ids as hex, times as decimal nanosecond strings, int64 values
- * as strings, per the OTLP JSON encoding.
- */
-export function otlpBody(spans: readonly SpanData[], serviceVersion: string): string {
-  const version = JSON.stringify(serviceVersion);
-  let out = `{"resourceSpans":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"ditto-gateway"}},{"key":"service.version","value":{"stringValue":${version}}}]},` +
-    `"scopeSpans":[{"scope":{"name":"ditto-gateway","version":${version}},"spans":[`;
-  for (let i = 0; i < spans.length; i++) {
-    const s = spans[i] as SpanData;
-    let attrs = '';
-    for (const key in s.attributes) {
-      attrs += `${attrs === '' ? '' : ','}${keyPrefix(key)}${otlpValue(s.attributes[key] as AttrValue)}}`;
-    }
-    out += `${i === 0 ? '' : ','}{"traceId":"${s.traceId}","spanId":"${s.spanId}"${s.parentSpanId !== undefined ? `,"parentSpanId":"${s.parentSpanId}"` : ''},` +
-      `"name":${JSON.stringify(s.name)},"kind":${s.kind},"startTimeUnixNano":"${unixNanos(s.startMs)}","endTimeUnixNano":"${unixNanos(s.endMs)}",` +
-      `"attributes":[${attrs}],"status":{"code":${s.status}}}`;
+/** Encoded attributes per name, then per value, bounded: most values (model, path, backend, status) repeat. */
+const ATTR_FRAGMENT = new Map<string, Map<AttrValue, string>>();
+const FRAGMENTS_PER_KEY = 256;
+const FRAGMENT_MAX_CHARS = 256;
+
+/** `{"key":…,"value":{…}}` for one attribute, memoised for repeating short values. */
+function attrFragment(key: string, value: AttrValue): string {
+  let byValue = ATTR_FRAGMENT.get(key);
+  if (byValue === undefined) {
+    byValue = new Map();
+    if (ATTR_FRAGMENT.size < 1024) ATTR_FRAGMENT.set(key, byValue);
   }
-  return `${out}]}]}]}`;
+  let f = byValue.get(value);
+  if (f === undefined) {
+    f = `${keyPrefix(key)}${otlpValue(value)}}`;
+    if (byValue.size < FRAGMENTS_PER_KEY && (typeof value !== 'string' || value.length <= FRAGMENT_MAX_CHARS)) byValue.set(value, f);
+  }
+  return f;
 }
 
-/** POSTs batches to an OTLP/HTTP traces endpoint (`…/v1/traces`), JSON encoded, with a timeout. */
-export class OtlpHttpExporter implements SpanExporter {
-  constructor(readonly endpoint: string, readonly serviceVersion: string, readonly timeoutMs = 5000) {}
+/** The size of the last body plus a quarter: the next batch's first guess (a fresh buffer each time). */
+let sizeHint = 64 * 1024;
 
-  async export(spans: readonly SpanData[]): Promise<void> {
-    const res = await fetch(this.endpoint, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: otlpBody(spans, this.serviceVersion),
-      signal: AbortSignal.timeout(this.timeoutMs),
+/**
+ * The OTLP/HTTP JSON body (`ExportTraceServiceRequest`) for a batch of spans, as UTF-8 bytes: each span
+ * is one flat string written straight into the body buffer (no batch-sized string to flatten and
+ * encode again), attributes from {@link attrFragment}. Ids as hex, times as decimal nanosecond
+ * strings, int64 values as strings, per the OTLP JSON encoding.
+ */
+export function otlpBodyBuffer(spans: readonly SpanData[], serviceVersion: string): Buffer {
+  const version = JSON.stringify(serviceVersion);
+  let buf = Buffer.allocUnsafe(sizeHint);
+  let at = 0;
+  const put = (text: string): void => {
+    const need = at + text.length * 3;
+    if (need > buf.length) {
+      const bigger = Buffer.allocUnsafe(Math.max(need, buf.length * 2));
+      buf.copy(bigger, 0, 0, at);
+      buf = bigger;
+    }
+    at += buf.write(text, at, 'utf8');
+  };
+  put(`{"resourceSpans":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"ditto-gateway"}},{"key":"service.version","value":{"stringValue":${version}}}]},` +
+    `"scopeSpans":[{"scope":{"name":"ditto-gateway","version":${version}},"spans":[`);
+  for (let i = 0; i < spans.length; i++) {
+    const s = spans[i] as SpanData;
+    let text = `${i === 0 ? '' : ','}{"traceId":"${s.traceId}","spanId":"${s.spanId}"${s.parentSpanId !== undefined ? `,"parentSpanId":"${s.parentSpanId}"` : ''},` +
+      `"name":${JSON.stringify(s.name)},"kind":${s.kind},"startTimeUnixNano":"${unixNanos(s.startMs)}","endTimeUnixNano":"${unixNanos(s.endMs)}","attributes":[`;
+    let first = true;
+    for (const key in s.attributes) {
+      text += `${first ? '' : ','}${attrFragment(key, s.attributes[key] as AttrValue)}`;
+      first = false;
+    }
+    put(`${text}],"status":{"code":${s.status}}}`);
+  }
+  put(']}]}]}');
+  sizeHint = Math.min(16 * 1024 * 1024, Math.max(4096, at + (at >> 2)));
+  return buf.subarray(0, at);
+}
+
+/** {@link otlpBodyBuffer} as a string (tests, debugging). */
+export function otlpBody(spans: readonly SpanData[], serviceVersion: string): string {
+  return otlpBodyBuffer(spans, serviceVersion).toString('utf8');
+}
+
+/**
+ * POSTs batches to an OTLP/HTTP traces endpoint (`…/v1/traces`), JSON encoded, with a timeout. Uses
+ * node:http(s) with one keep-alive connection and a Buffer body with its length: `fetch` cost about
+ * 7 µs per request in the gateway's profile (undici's fetch machinery, web streams, a second
+ * `Buffer.byteLength` pass over the ~460 KB batch string).
+ */
+export class OtlpHttpExporter implements SpanExporter {
+  readonly #url: URL;
+  readonly #agent: HttpAgent;
+  readonly #send: (url: URL, options: RequestOptions, cb: (res: IncomingMessage) => void) => ClientRequest;
+
+  constructor(readonly endpoint: string, readonly serviceVersion: string, readonly timeoutMs = 5000) {
+    this.#url = new URL(endpoint);
+    const https = this.#url.protocol === 'https:';
+    this.#agent = https ? new HttpsAgent({ keepAlive: true, maxSockets: 1 }) : new HttpAgent({ keepAlive: true, maxSockets: 1 });
+    this.#send = https ? httpsRequest : httpRequest;
+  }
+
+  export(spans: readonly SpanData[]): Promise<void> {
+    const body = otlpBodyBuffer(spans, this.serviceVersion);
+    return new Promise<void>((resolve, reject) => {
+      let timer: NodeJS.Timeout | undefined;
+      const done = (err?: Error): void => {
+        if (timer === undefined) return; // settled already
+        clearTimeout(timer);
+        timer = undefined;
+        if (err !== undefined) reject(err);
+        else resolve();
+      };
+      const req = this.#send(this.#url, {
+        method: 'POST',
+        agent: this.#agent,
+        headers: { 'content-type': 'application/json', 'content-length': body.length },
+      }, (res) => {
+        const status = res.statusCode ?? 0;
+        res.on('error', (err: Error) => done(err));
+        res.on('end', () => done(status >= 200 && status < 300 ? undefined : new Error(`OTLP endpoint answered ${status}`)));
+        res.resume();
+      });
+      timer = setTimeout(() => {
+        const err = new Error(`OTLP export timed out after ${this.timeoutMs} ms`);
+        req.destroy(err);
+        done(err);
+      }, this.timeoutMs);
+      timer.unref();
+      req.on('error', (err: Error) => done(err));
+      req.end(body);
     });
-    await res.arrayBuffer().catch(() => undefined);
-    if (!res.ok) throw new Error(`OTLP endpoint answered ${res.status}`);
+  }
+
+  /** Close the kept-alive connection (shutdown). */
+  shutdown(): void {
+    this.#agent.destroy();
   }
 }
 
@@ -175,7 +262,8 @@ export class JsonLinesExporter implements SpanExporter {
 /**
  * Batches finished spans and exports them in the background: a bounded queue (spans beyond it are
  * dropped and counted, never blocking a request), a flush at `batchSize` spans or every `intervalMs`,
- * one export at a time, failures reported to `onError` at most once a minute.
+ * one export at a time (started on the turn after the batch filled, never inside `add`), failures
+ * reported to `onError` at most once a minute.
  */
 export class BatchSpanProcessor {
   #queue: SpanData[] = [];
@@ -210,7 +298,9 @@ export class BatchSpanProcessor {
   #kick(): void {
     if (this.#exporting !== undefined || this.#queue.length === 0) return;
     const batch = this.#queue.splice(0, this.options.batchSize);
-    this.#exporting = this.exporter.export(batch).then(
+    // The batch leaves the queue now, but is encoded and sent on the next turn: never inside the
+    // request (finalizer) whose span filled the batch.
+    this.#exporting = new Promise<void>((resolve) => { setImmediate(resolve); }).then(() => this.exporter.export(batch)).then(
       () => { this.exported += batch.length; },
       (err: unknown) => {
         this.dropped += batch.length;
@@ -231,6 +321,12 @@ export class BatchSpanProcessor {
         this.#timer.unref();
       }
     });
+  }
+
+  /** Export everything queued, then release the exporter's connections (shutdown). */
+  async shutdown(): Promise<void> {
+    await this.flush();
+    this.exporter.shutdown?.();
   }
 
   /** Export everything queued now (shutdown, tests). */
