@@ -134,6 +134,9 @@ const elapsed = (): string => `${((performance.now() - started) / 1000).toFixed(
 const log = (msg: string): void => { process.stdout.write(`[${elapsed()}${plannedS ? ` of ~${plannedS.toFixed(0)}s` : ''}] ${msg}\n`); };
 
 const HEADERS = { 'content-type': 'application/json', authorization: `Bearer ${BENCH_TOKEN}` };
+/** A second virtual key, pinned (`route`) to the upstream on the gateway's core: the like-for-like 1-connection row. */
+const CORE0_TOKEN = `${BENCH_TOKEN}-core0`;
+const CORE0_HEADERS = { 'content-type': 'application/json', authorization: `Bearer ${CORE0_TOKEN}` };
 
 async function post(url: string, body: string): Promise<{ status: number; text: string; backend: string | null }> {
   const res = await fetch(url, { method: 'POST', headers: HEADERS, body });
@@ -163,10 +166,16 @@ async function checkRelay(directUrl: string, gatewayUrl: string): Promise<void> 
   if (bad.status !== 401) throw new Error(`gateway accepted a wrong virtual key (status ${bad.status}): auth is not on`);
 }
 
-function gatewayConfig(mockUrl: string): string {
+function gatewayConfig(mockUrl: string, core0Url?: string): string {
   return JSON.stringify({
-    backends: [{ name: 'bench-upstream', base_url: `${mockUrl}/v1` }],
-    virtual_keys: [{ id: 'bench', token: BENCH_TOKEN, enabled: true }],
+    backends: [
+      { name: 'bench-upstream', base_url: `${mockUrl}/v1` },
+      ...(core0Url !== undefined ? [{ name: 'bench-upstream-core0', base_url: `${core0Url}/v1` }] : []),
+    ],
+    virtual_keys: [
+      { id: 'bench', token: BENCH_TOKEN, enabled: true },
+      ...(core0Url !== undefined ? [{ id: 'bench-core0', token: CORE0_TOKEN, enabled: true, route: 'bench-upstream-core0' }] : []),
+    ],
     router: { default_backends: [{ backend: 'bench-upstream', weight: 1 }] },
   }, null, 2);
 }
@@ -191,7 +200,7 @@ async function main(): Promise<void> {
   const levels = o.connections;
   const cellsPerRound = levels.length * 2;
   const ttfbS = (o.ttfbSamples * 3 * 0.8) / 1000 + 1;
-  plannedS = o.warmupS * 2 + o.rounds * (cellsPerRound + 1) * (o.durationS + 0.3) + ttfbS +
+  plannedS = o.warmupS * 2 + o.rounds * (cellsPerRound + 2) * (o.durationS + 0.3) + ttfbS +
     (o.jsonLogs ? o.warmupS + o.rounds * (o.durationS + 0.3) : 0) +
     (o.observability ? 2 * o.warmupS + 2 * o.rounds * (o.durationS + 0.3) : 0) +
     (o.guardrails ? 2 * o.warmupS + 2 * o.rounds * (o.durationS + 0.3) : 0) +
@@ -207,32 +216,34 @@ async function main(): Promise<void> {
 
   const mock = await startService('mock upstream', loadCore, process.execPath, [MOCK_JS], /^\{"port":\d+\}$/, join(dir, 'mock.log'));
   const mockUrl = `http://127.0.0.1:${(JSON.parse(mock.readyLine) as { port: number }).port}`;
-  const configPath = join(dir, 'gateway.json');
-  writeFileSync(configPath, gatewayConfig(mockUrl));
-  const gwLog = join(dir, 'gateway.log');
-  const gw = await startGatewayProcess('gateway', gwCore, o.nodeFlags, configPath, gwLog, []);
-  const rss = new RssSampler(gw.svc.pid);
   // Calibration: a second mock on the gateway's core. Direct requests to it cross cores like the
   // gateway path does (which crosses four times per request; same-core direct requests never do).
+  // A second virtual key routes the gateway to it: client on core 1, gateway and upstream on core 0
+  // against the direct client-core-1 → upstream-core-0 baseline, the same crossings on both sides.
   const xcore = o.crossCore && gwCore !== undefined
     ? await startService('mock upstream (core 0)', gwCore, process.execPath, [MOCK_JS], /^\{"port":\d+\}$/, join(dir, 'mock-xcore.log'))
     : undefined;
   const xcoreUrl = xcore ? `http://127.0.0.1:${(JSON.parse(xcore.readyLine) as { port: number }).port}` : undefined;
+  const configPath = join(dir, 'gateway.json');
+  writeFileSync(configPath, gatewayConfig(mockUrl, xcoreUrl));
+  const gwLog = join(dir, 'gateway.log');
+  const gw = await startGatewayProcess('gateway', gwCore, o.nodeFlags, configPath, gwLog, []);
+  const rss = new RssSampler(gw.svc.pid);
   log(`mock upstream ${mockUrl} (pid ${mock.pid}); gateway ${gw.url} (pid ${gw.svc.pid}), access log → ${gwLog}`);
 
   await checkRelay(mockUrl, gw.url);
   log('relay check ok: the gateway returns the mock\'s JSON and SSE bytes unchanged, and rejects a wrong key');
 
-  const spec = (url: string, connections: number, durationS: number) => ({ url: url + CHAT_PATH, connections, durationS, body: CHAT_BODY, headers: HEADERS });
+  const spec = (url: string, connections: number, durationS: number, headers: Record<string, string> = HEADERS) => ({ url: url + CHAT_PATH, connections, durationS, body: CHAT_BODY, headers });
   log(`warm-up: ${o.warmupS} s gateway + ${o.warmupS} s direct at ${Math.max(...levels)} connections`);
   await load.run(spec(gw.url, Math.max(...levels), o.warmupS));
   await load.run(spec(mockUrl, Math.max(...levels), o.warmupS));
 
   /** One measured window; gateway windows also record the gateway's CPU time. */
-  const measure = async (cell: Cell, url: string, pid: number | undefined, label: string): Promise<LoadResult> => {
+  const measure = async (cell: Cell, url: string, pid: number | undefined, label: string, headers: Record<string, string> = HEADERS): Promise<LoadResult> => {
     const cpu0 = pid === undefined ? undefined : cpuSeconds(pid);
     const cores0 = coreTimes();
-    const r = await load.run(spec(url, cell.connections, o.durationS));
+    const r = await load.run(spec(url, cell.connections, o.durationS, headers));
     const cpu1 = pid === undefined ? undefined : cpuSeconds(pid);
     const busy = coreBusy(cores0, coreTimes());
     cell.runs.push(r);
@@ -254,7 +265,7 @@ async function main(): Promise<void> {
     return c;
   };
   let n = 0;
-  const total = o.rounds * (cellsPerRound + (xcoreUrl !== undefined && levels.includes(1) ? 1 : 0));
+  const total = o.rounds * (cellsPerRound + (xcoreUrl !== undefined && levels.includes(1) ? 2 : 0));
   for (let round = 0; round < o.rounds; round++) {
     for (const c of levels) {
       // Alternate which side goes first so slow drift in machine load hits both equally.
@@ -268,6 +279,8 @@ async function main(): Promise<void> {
         n++;
         // Its CPU per request shows what an idle core costs to wake (compare the mock on the load core).
         await measure(cell('direct-xcore', c), xcoreUrl, xcore?.pid, `[${n}/${total}] c=1 direct, upstream core 0`);
+        n++;
+        await measure(cell('gateway-xcore', c), gw.url, gw.svc.pid, `[${n}/${total}] c=1 gateway, upstream core 0`, CORE0_HEADERS);
       }
     }
   }
@@ -373,6 +386,7 @@ async function main(): Promise<void> {
     note: o.note,
     levels: levels.map((c) => ({ connections: c, direct: summarize(cell('direct', c)), gateway: summarize(cell('gateway', c)) })),
     directXcore: cells.has('direct-xcore/1') ? summarize(cell('direct-xcore', 1)) : undefined,
+    gatewayXcore: cells.has('gateway-xcore/1') ? summarize(cell('gateway-xcore', 1)) : undefined,
     jsonLogs: jsonCell ? summarize(jsonCell) : undefined,
     jsonLogsConnections: jsonConns,
     observability: obs ? { connections: jsonConns, off: summarize(obs.off), on: summarize(obs.on), spans: obs.spans } : undefined,
