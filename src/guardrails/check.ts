@@ -73,15 +73,16 @@ export function checkGuardrails(g: CompiledGuardrails, f: GuardrailFacts): Guard
 
   if (g.denyModels.length > 0 || g.allowModels.length > 0) {
     const model = f.model ?? upload.field('model');
-    const models = model === undefined ? upload.batchModels() : [model, ...upload.batchModels()];
+    // A JSON body has no upload parts, so no batch lines: skip building the list.
+    const batch = f.json === undefined ? upload.batchModels() : NO_MODELS;
+    const models = model === undefined ? batch : batch.length === 0 ? [model] : [model, ...batch];
     for (const m of models) {
-      const lower = m.trim().toLowerCase();
-      const hit = g.denyModels.find((p) => matches(p, lower));
+      const hit = firstMatch(g.denyModels, m.trim().toLowerCase());
       if (hit !== undefined) return reject(`deny_model:${hit.raw}`);
     }
     if (g.allowModels.length > 0) {
       if (model === undefined && f.method === 'POST' && MODEL_ENDPOINTS.has(f.path)) return reject('model_not_allowed:(none)');
-      for (const m of models) if (!g.allowModels.some((p) => matches(p, m))) return reject(`model_not_allowed:${m}`);
+      for (const m of models) if (firstMatch(g.allowModels, m) === undefined) return reject(`model_not_allowed:${m}`);
     }
   }
 
@@ -125,6 +126,14 @@ export function checkGuardrails(g: CompiledGuardrails, f: GuardrailFacts): Guard
 
 function matches(p: ModelPattern, model: string): boolean {
   return p.prefix !== undefined ? model.startsWith(p.prefix) : model === p.exact;
+}
+
+const NO_MODELS: readonly string[] = [];
+
+/** The first pattern of `patterns` that `model` matches (a plain loop: no closure per request). */
+function firstMatch(patterns: readonly ModelPattern[], model: string): ModelPattern | undefined {
+  for (const p of patterns) if (matches(p, model)) return p;
+  return undefined;
 }
 
 /** The prompt text of the request, lower-cased, as one string (pieces joined by newlines). */

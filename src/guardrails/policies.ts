@@ -39,8 +39,8 @@ export class GuardrailPolicies {
    * {@link OFFLOAD_MIN_BYTES} whose text is inspected, so the event loop keeps serving meanwhile.
    */
   check(g: CompiledGuardrails, facts: GuardrailFacts): GuardrailRejection | undefined | Promise<GuardrailRejection | undefined> {
-    const cfg = this.#configOf.get(g);
-    if (cfg !== undefined && g.hasTextRules && (facts.rawBody?.length ?? 0) >= OFFLOAD_MIN_BYTES) {
+    const cfg = g.hasTextRules && (facts.rawBody?.length ?? 0) >= OFFLOAD_MIN_BYTES ? this.#configOf.get(g) : undefined;
+    if (cfg !== undefined) {
       // The cheap checks (models, size, schema) first, here: a refusal then ships nothing.
       const early = checkGuardrails({ ...g, hasTextRules: false }, facts);
       return early ?? this.#offload.check(cfg, g.path, facts);
