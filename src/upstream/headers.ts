@@ -23,6 +23,11 @@ const STRIP_RESPONSE = new Set([
  */
 function connectionListed(value: string | string[] | undefined): Set<string> | undefined {
   if (value === undefined) return undefined;
+  // The common values, without splitting: what HTTP/1.1 clients and upstreams send on every request.
+  if (typeof value === 'string') {
+    const v = value.length <= 10 ? value.toLowerCase() : '';
+    if (v === 'keep-alive' || v === 'close') return undefined;
+  }
   let listed: Set<string> | undefined;
   for (const v of Array.isArray(value) ? value : [value]) {
     for (const token of v.split(',')) {
