@@ -1,6 +1,6 @@
 import type { GuardrailsConfig } from '../config/schema.js';
 import { CARD_PREFILTER_PATTERN, EMAIL_PATTERN, SSN_PATTERN } from './pii.js';
-import { LiteralPrefilter, requiredLiterals } from './prefilter.js';
+import { LiteralPrefilter, MAX_PREFILTER_LITERALS, requiredLiterals } from './prefilter.js';
 import { LinearMatcher, RegexTooComplexError } from './regex/automaton.js';
 import { literalString, parseRegex, RegexSyntaxError, type RegexNode } from './regex/parse.js';
 
@@ -29,7 +29,7 @@ export interface CompiledGuardrails {
   /**
    * Required literals of every phrase and regex plus the PII necessary conditions: when the prompt
    * holds none, {@link combined} cannot match and is not run. Undefined when some regex has no
-   * required literal (e.g. `\d{9}`): then the automaton pass always runs.
+   * required literal (e.g. `\d{9}`) or there are very many literals: then the automaton always runs.
    */
   readonly prefilter: LiteralPrefilter | undefined;
   /** True when any text rule is on (the prompt text must be extracted). */
@@ -177,7 +177,8 @@ export function compileGuardrails(cfg: GuardrailsConfig | null | undefined, path
     combined = cachedMatcher(key, () => new LinearMatcher(nodes));
     // The literals come from the same nodes the automaton runs, so "none present" means "no match".
     const literals = textNodes.map(requiredLiterals);
-    if (literals.every((l) => l !== undefined)) prefilter = new LiteralPrefilter(literals.flat() as string[], blockPii);
+    const flat = literals.every((l) => l !== undefined) ? (literals.flat() as string[]) : undefined;
+    if (flat !== undefined && flat.length <= MAX_PREFILTER_LITERALS) prefilter = new LiteralPrefilter(flat, blockPii);
   }
   const maxInputTokens = cfg.max_input_tokens ?? undefined;
   const g: CompiledGuardrails = {

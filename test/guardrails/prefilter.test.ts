@@ -158,3 +158,18 @@ test('the prefilter stays linear on text crafted to near-match at every window',
   const ms = performance.now() - t0;
   assert.ok(ms < 500, `1 MiB crafted text took ${ms.toFixed(0)} ms`);
 });
+
+test('the prefilter is off when a regex has no required literal or the policy has very many literals', () => {
+  const noLiteral = compileGuardrails({ ...BASE, banned_phrases: ['jailbreak'], banned_regexes: ['\\b\\d{9}\\b'] }, 'k');
+  assert.equal(noLiteral.prefilter, undefined);
+  assert.equal(checkGuardrails(noLiteral, facts('call 123456789 now'))?.reason, 'banned_regex:\\b\\d{9}\\b');
+  const many = Array.from({ length: 300 }, (_, i) => `forbidden topic number ${i} here`);
+  const big = compileGuardrails({ ...BASE, banned_phrases: many }, 'k');
+  assert.equal(big.prefilter, undefined);
+  assert.equal(checkGuardrails(big, facts('about FORBIDDEN topic number 123 here'))?.reason, 'banned_phrase:forbidden topic number 123 here');
+  const some = compileGuardrails({ ...BASE, banned_phrases: many.slice(0, 50), block_pii: true }, 'k');
+  assert.notEqual(some.prefilter, undefined);
+  assert.equal(checkGuardrails(some, facts('about forbidden topic number 49 here'))?.reason, 'banned_phrase:forbidden topic number 49 here');
+  assert.deepEqual(checkGuardrails(some, facts('write to a@b.io')), checkGuardrails({ ...some, prefilter: undefined }, facts('write to a@b.io')));
+  assert.equal(checkGuardrails(some, facts('write to a@b.io'))?.reason, 'pii:email');
+});
