@@ -37,20 +37,26 @@ export interface TraceState {
 }
 
 const ID_POOL_BYTES = 4096;
-let pool = Buffer.alloc(0);
+/** The pool's bytes as hex, refilled 4 KiB at a time; ids are slices of it (no per-id native call). */
+let poolHex = '';
 let poolAt = ID_POOL_BYTES;
+const ZEROS = new Map<number, string>();
 
 /** `n` random bytes as lowercase hex, from a pool refilled 4 KiB at a time. Never all zeros. */
 export function randomHex(n: number): string {
+  let zeros = ZEROS.get(n);
+  if (zeros === undefined) {
+    zeros = '0'.repeat(2 * n);
+    ZEROS.set(n, zeros);
+  }
   for (;;) {
     if (poolAt + n > ID_POOL_BYTES) {
-      if (pool.length === 0) pool = Buffer.alloc(ID_POOL_BYTES);
-      randomFillSync(pool);
+      poolHex = randomFillSync(Buffer.allocUnsafe(ID_POOL_BYTES)).toString('hex');
       poolAt = 0;
     }
-    const s = pool.toString('hex', poolAt, poolAt + n);
+    const s = poolHex.slice(2 * poolAt, 2 * (poolAt + n));
     poolAt += n;
-    if (!/^0+$/.test(s)) return s;
+    if (s !== zeros) return s;
   }
 }
 
@@ -84,11 +90,22 @@ export function newTrace(traceparent: string | string[] | undefined): TraceState
   };
 }
 
+/** The decimal string of the current epoch second, which {@link unixNanos} prefixes (it changes once a second). */
+let nanosSecond = -1;
+let nanosSecondText = '';
+
 /** Epoch milliseconds (fractional) → OTLP's decimal nanoseconds string, without losing precision. */
 export function unixNanos(ms: number): string {
   const whole = Math.floor(ms);
   const frac = Math.min(999999, Math.round((ms - whole) * 1e6));
-  return `${whole}${(1000000 + frac).toString().slice(1)}`;
+  if (whole < 1000) return `${whole}${(1000000 + frac).toString().slice(1)}`;
+  const second = Math.floor(whole / 1000);
+  if (second !== nanosSecond) {
+    nanosSecond = second;
+    nanosSecondText = String(second);
+  }
+  // (whole % 1000) ms and frac ns as nine digits: below 2^31, so integer formatting.
+  return nanosSecondText + (1000000000 + (whole - second * 1000) * 1000000 + frac).toString().slice(1);
 }
 
 /** Where finished spans go. */

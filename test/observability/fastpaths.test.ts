@@ -270,3 +270,55 @@ test('OTLP/HTTP exporter: JSON bodies with their length over one kept-alive conn
     await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 });
+
+test('randomHex: lowercase hex of the asked length, never all zeros, no repeats across pool refills', async () => {
+  const { randomHex } = await import('../../src/observability/tracing.js');
+  const seen = new Set<string>();
+  for (let i = 0; i < 3000; i++) {
+    for (const n of [8, 16]) {
+      const id = randomHex(n);
+      assert.match(id, n === 8 ? /^[0-9a-f]{16}$/ : /^[0-9a-f]{32}$/);
+      assert.notEqual(id, '0'.repeat(2 * n));
+      assert.equal(seen.has(id), false);
+      seen.add(id);
+    }
+  }
+});
+
+test('the observe finalizer logs the same payload as the spread-built one it replaced', async () => {
+  const { observe } = await import('../../src/pipeline/finalizers/observe.js');
+  type Ctx = Parameters<typeof observe.run>[0];
+  const reference = (c: Record<string, unknown> & { attempts: Array<{ backend: string }>; gov?: { usage?: { input: number; output: number; total: number }; costPico?: bigint }; error?: { code: string }; guardrailReason?: string }): Record<string, unknown> => ({
+    request_id: c['id'], method: c['method'], path: c['path'], status: c['status'], latency_ms: 1.5,
+    virtual_key_id: (c['key'] as { id: string } | undefined)?.id ?? null, model: c['model'] ?? null, backend: c['backend'] ?? null,
+    attempted_backends: c.attempts.map((a) => a.backend), outcome: c['outcome'], stream: c['streamed'], body_len: c['bodyBytes'],
+    response_bytes: c['responseBytes'], charge_tokens: c['chargeTokens'],
+    ...(c.gov?.usage === undefined ? {} : {
+      input_tokens: c.gov.usage.input, output_tokens: c.gov.usage.output, total_tokens: c.gov.usage.total,
+      ...(c.gov.costPico !== undefined ? { cost_usd: Number(c.gov.costPico) / 1e12 } : {}),
+    }),
+    ...(c.error ? { error_code: c.error.code } : {}),
+    ...(c.guardrailReason !== undefined ? { reason: c.guardrailReason } : {}),
+  });
+  const variants = [
+    {},
+    { gov: { usage: { input: 3, output: 4, total: 7 } } },
+    { gov: { usage: { input: 3, output: 4, total: 7 }, costPico: 1234567n } },
+    { gov: {} },
+    { error: { code: 'rate_limited' }, outcome: 'local_reply', status: 429 },
+    { guardrailReason: 'pii', error: { code: 'guardrail_rejected' }, status: 400 },
+    { key: undefined, model: undefined, backend: undefined, attempts: [] },
+  ];
+  for (const v of variants) {
+    const logged: Array<{ name: string; payload: Record<string, unknown> }> = [];
+    const base = {
+      id: 'ditto-1-1', method: 'POST', path: '/v1/chat/completions', status: 200, key: { id: 'k1' }, model: 'm', backend: 'b',
+      attempts: [{ backend: 'a' }, { backend: 'b' }], outcome: 'relayed', streamed: false, bodyBytes: 10, responseBytes: 20, chargeTokens: 0,
+      elapsedMs: () => 1.5, gw: { logger: { event: (name: string, payload: Record<string, unknown>) => logged.push({ name, payload }) }, telemetry: { finish: () => undefined } },
+      ...v,
+    };
+    observe.run(base as unknown as Ctx);
+    assert.equal(logged.length, 1);
+    assert.equal(JSON.stringify(logged[0]?.payload), JSON.stringify(reference(base)), JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? String(x) : x)));
+  }
+});

@@ -1,3 +1,4 @@
+import type { EventPayload } from '../../observability/logger.js';
 import type { RequestContext } from '../context.js';
 import type { Finalizer } from '../run.js';
 
@@ -12,7 +13,9 @@ export const observe: Finalizer = {
     const failed = ctx.outcome === 'local_reply' || ctx.outcome === 'internal_error';
     const blocked = ctx.guardrailReason !== undefined;
     const event = blocked ? 'proxy.blocked' : failed ? 'proxy.error' : 'proxy.response';
-    ctx.gw.logger.event(event, {
+    const attempted: string[] = [];
+    for (const a of ctx.attempts) attempted.push(a.backend);
+    const payload: EventPayload = {
       request_id: ctx.id,
       method: ctx.method,
       path: ctx.path,
@@ -21,25 +24,24 @@ export const observe: Finalizer = {
       virtual_key_id: ctx.key?.id ?? null,
       model: ctx.model ?? null,
       backend: ctx.backend ?? null,
-      attempted_backends: ctx.attempts.map((a) => a.backend),
+      attempted_backends: attempted,
       outcome: ctx.outcome,
       stream: ctx.streamed,
       body_len: ctx.bodyBytes,
       response_bytes: ctx.responseBytes,
       charge_tokens: ctx.chargeTokens,
-      ...usageFields(ctx),
-      ...(ctx.error ? { error_code: ctx.error.code } : {}),
-      ...(blocked ? { reason: ctx.guardrailReason } : {}),
-    });
+    };
+    // Optional fields appended in place (same key order as before, without spread temporaries).
+    const g = ctx.gov;
+    if (g?.usage !== undefined) {
+      payload['input_tokens'] = g.usage.input;
+      payload['output_tokens'] = g.usage.output;
+      payload['total_tokens'] = g.usage.total;
+      if (g.costPico !== undefined) payload['cost_usd'] = Number(g.costPico) / 1e12;
+    }
+    if (ctx.error) payload['error_code'] = ctx.error.code;
+    if (blocked) payload['reason'] = ctx.guardrailReason;
+    ctx.gw.logger.event(event, payload);
     ctx.gw.telemetry.finish(ctx);
   },
 };
-
-/** Settled tokens and cost, where known (governance read the provider's usage). */
-function usageFields(ctx: RequestContext): Record<string, number> {
-  const g = ctx.gov;
-  if (g?.usage === undefined) return {};
-  const out: Record<string, number> = { input_tokens: g.usage.input, output_tokens: g.usage.output, total_tokens: g.usage.total };
-  if (g.costPico !== undefined) out['cost_usd'] = Number(g.costPico) / 1e12;
-  return out;
-}
