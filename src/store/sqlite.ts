@@ -62,9 +62,6 @@ type Applied = { ok: true; value: unknown } | { ok: false; error: unknown; repla
 /** Cached rows beyond this many are dropped (the cache only saves work; SQLite has everything). */
 const CACHE_MAX = 10_000;
 
-/** SQLite stores of this process with an open group-commit transaction. */
-const openBatches = new Set<SqliteStore>();
-
 /** The SQLite implementation of {@link Store} (better-sqlite3: synchronous, so each call is also a critical section in-process). */
 export class SqliteStore implements Store {
   readonly kind = 'sqlite' as const;
@@ -196,7 +193,8 @@ export class SqliteStore implements Store {
   }
 
   admit(req: AdmitRequest): Promise<AdmitResult> {
-    return this.#write(() => admitTx(this.#tx, req, this.#clock()));
+    const now = this.#clock();
+    return this.#write(() => admitTx(this.#tx, req, now));
   }
 
   async settle(requestId: string, usage: SettleUsage, options: SettleOptions = {}): Promise<SettleResult> {
@@ -213,7 +211,8 @@ export class SqliteStore implements Store {
   async reap(options: ReapOptions): Promise<ReapReport> {
     const olderThan = checkAmount('olderThanMs', options.olderThanMs);
     const limit = checkAmount('limit', options.limit ?? 1000);
-    return this.#write(() => reapTx(this.#tx, olderThan, limit, options.dryRun ?? false, this.#clock()));
+    const now = this.#clock();
+    return this.#write(() => reapTx(this.#tx, olderThan, limit, options.dryRun ?? false, now));
   }
 
   listReservations(options: { limit?: number } = {}): Promise<ReservationInfo[]> {
@@ -232,10 +231,8 @@ export class SqliteStore implements Store {
 
   async appendAudit(records: readonly AuditInput[]): Promise<AuditRecord[]> {
     records.forEach(checkAuditInput);
-    return this.#write(() => {
-      const now = this.#clock();
-      return records.map((r) => this.#append(r, now));
-    });
+    const now = this.#clock();
+    return this.#write(() => records.map((r) => this.#append(r, now)));
   }
 
   async queryAudit(query: AuditQuery): Promise<AuditRecord[]> {
@@ -247,7 +244,8 @@ export class SqliteStore implements Store {
 
   async pruneAudit(options: { olderThanMs: number }): Promise<number> {
     const olderThan = checkAmount('olderThanMs', options.olderThanMs);
-    return this.#write(() => this.#s.pruneAudit.run(this.#clock() - olderThan).changes);
+    const cutoff = this.#clock() - olderThan;
+    return this.#write(() => this.#s.pruneAudit.run(cutoff).changes);
   }
 
   loadConfig(): Promise<PersistedConfig | null> {
@@ -316,8 +314,8 @@ export class SqliteStore implements Store {
   async #close(requestId: string, mode: CloseMode, done: 'committed' | 'released', audit: AuditInput | undefined): Promise<SettleResult> {
     checkId('requestId', requestId);
     if (audit) checkAuditInput(audit);
+    const now = this.#clock();
     return this.#write(() => {
-      const now = this.#clock();
       const outcome = closeTx(this.#tx, requestId, mode, now) ? done : 'not_found';
       return audit ? { outcome, audit: this.#append(audit, now) } : { outcome };
     });
@@ -351,29 +349,25 @@ export class SqliteStore implements Store {
   }
 
   /**
-   * Group commit: every mutating operation of one event-loop turn runs inside ONE `BEGIN IMMEDIATE`
-   * transaction (the write lock is taken first, so check-then-write cannot race another process), each in
-   * its own savepoint, and the transaction commits once, at the end of the turn (`setImmediate`). The
-   * operation's result is computed at once, inside the locked transaction, so admission stays exact; its
-   * promise settles only after the COMMIT, so no caller acts on (or answers a client about) a write that is
-   * not yet durable. An operation that throws is rolled back to its savepoint and rejects alone; a failed
-   * BEGIN rejects the operation that needed it; a failed COMMIT (or an error that made SQLite abandon the
-   * transaction) rolls back and rejects every operation of the batch, none of which was applied.
+   * Group commit: the mutating operations of one event-loop turn are queued and, at the end of the turn
+   * (`setImmediate`), run in order inside ONE `BEGIN IMMEDIATE` transaction (the write lock is taken first, so
+   * check-then-write cannot race another process, and it is held only while the batch runs), each in its own
+   * savepoint, then committed once. Each operation is exact: it sees every operation before it, in this
+   * process and others. Its promise settles only after the COMMIT, so no caller acts on (or answers a client
+   * about) a write that is not yet durable. Clock readings are taken when the operation is called. An
+   * operation that throws is rolled back alone; a failed BEGIN or COMMIT rejects every operation of the batch,
+   * none of which was applied.
    */
   #write<T>(fn: () => T): Promise<T> {
-    let batch: Batch;
-    try {
-      batch = this.#begin();
-    } catch (err) {
-      return Promise.reject(mapSqliteError(err));
+    let batch = this.#batch;
+    if (batch === null) {
+      const b: Batch = { ops: [] };
+      this.#batch = batch = b;
+      setImmediate(() => { if (this.#batch === b) this.#commit(); });
     }
-    const r = this.#apply(fn);
-    if (!r.ok) {
-      if (r.replay) this.#replay(batch);
-      return Promise.reject(mapSqliteError(r.error));
-    }
+    const ops = batch.ops;
     return new Promise<T>((resolve, reject) => {
-      batch.ops.push({ fn, value: r.value, resolve: resolve as (v: unknown) => void, reject });
+      ops.push({ fn, value: undefined, resolve: resolve as (v: unknown) => void, reject });
     });
   }
 
@@ -411,19 +405,19 @@ export class SqliteStore implements Store {
   }
 
   /**
-   * An operation failed half-way: roll the whole transaction back and run the batch's other operations again
-   * in a fresh one (their promises are not settled yet, so their results may still change). Rare: corrupt
-   * rows or I/O errors.
+   * Run the batch's operations in a fresh transaction. An operation that fails is rejected and dropped; if it
+   * failed half-way (it had changed cached state, or SQLite abandoned the transaction) everything is rolled
+   * back and the remaining operations run again from the start (their promises are not settled yet, so their
+   * results may still change). Rare: corrupt rows, I/O errors. False if the transaction could not be begun.
    */
-  #replay(batch: Batch): void {
+  #run(batch: Batch): boolean {
     for (;;) {
-      this.#rollback();
       try {
         this.#s.begin.run();
         this.#checkDataVersion();
       } catch (err) {
         this.#fail(batch, err);
-        return;
+        return false;
       }
       let clean = true;
       for (const op of [...batch.ops]) {
@@ -439,28 +433,9 @@ export class SqliteStore implements Store {
           break;
         }
       }
-      if (clean) return;
-    }
-  }
-
-  /** The open batch, or a new one: `BEGIN IMMEDIATE` now, `COMMIT` at the end of this event-loop turn. */
-  #begin(): Batch {
-    if (this.#batch !== null) return this.#batch;
-    // Another connection of this process holding the write lock would make BEGIN wait on a commit that can
-    // only run once this (synchronous) wait is over: commit those first.
-    for (const other of openBatches) if (other !== this) other.#commit();
-    this.#s.begin.run();
-    try {
-      this.#checkDataVersion();
-    } catch (err) {
+      if (clean) return true;
       this.#rollback();
-      throw err;
     }
-    const batch: Batch = { ops: [] };
-    this.#batch = batch;
-    openBatches.add(this);
-    setImmediate(() => { if (this.#batch === batch) this.#commit(); });
-    return batch;
   }
 
   /** Inside a fresh transaction: drop the cache if another connection committed since this one last looked. */
@@ -472,10 +447,16 @@ export class SqliteStore implements Store {
     }
   }
 
-  /** Commit the open batch (if any) and settle its operations' promises. */
+  /** Run and commit the queued batch (if any), then settle its operations' promises. */
   #commit(): void {
     const batch = this.#batch;
     if (batch === null) return;
+    this.#batch = null;
+    if (!this.#db.open) {
+      this.#fail(batch, new StoreUnavailableError('sqlite', 'the store is closed'));
+      return;
+    }
+    if (!this.#run(batch)) return;
     try {
       this.#writeDirty();
       this.#s.commit.run();
@@ -483,18 +464,12 @@ export class SqliteStore implements Store {
       this.#fail(batch, err);
       return;
     }
-    this.#batch = null;
-    openBatches.delete(this);
     this.commits++;
     for (const op of batch.ops) op.resolve(op.value);
   }
 
   /** Roll back the batch and reject every operation in it (none of them was applied). */
   #fail(batch: Batch, err: unknown): void {
-    if (this.#batch === batch) {
-      this.#batch = null;
-      openBatches.delete(this);
-    }
     this.#rollback();
     const mapped = mapSqliteError(err);
     for (const op of batch.ops) op.reject(mapped);
@@ -516,7 +491,7 @@ export class SqliteStore implements Store {
   /** A read: WAL readers see the last committed state and never block writers. */
   #read<T>(fn: () => T): Promise<T> {
     try {
-      this.#commit(); // a read sees this process's writes only once they are committed
+      this.#commit(); // a read comes after this process's queued writes, and sees them committed
       return Promise.resolve(fn());
     } catch (err) {
       return Promise.reject(mapSqliteError(err));

@@ -172,3 +172,21 @@ test('an operation that fails after changing cached state is rolled back by repl
     await store.close();
   }
 });
+
+test('the write lock is held only while a batch runs, not while its turn goes on: other processes are not starved', async () => {
+  const path = dbPath();
+  const store = await openSqliteStore(path);
+  const other = new Database(path, { timeout: 0 }); // no busy wait: a held lock fails at once
+  try {
+    const pending = store.admit(req('a'));
+    // Same turn, the admission queued: another writer gets the lock immediately.
+    other.prepare('BEGIN IMMEDIATE').run();
+    other.prepare('COMMIT').run();
+    assert.equal((await pending).allowed, true);
+    other.prepare('BEGIN IMMEDIATE').run();
+    other.prepare('COMMIT').run();
+  } finally {
+    other.close();
+    await store.close();
+  }
+});

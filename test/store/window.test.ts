@@ -60,9 +60,11 @@ test('resetAfterMs (fast path via the newest bucket) equals a scan of every buck
     return Math.max(0, (Math.max(...keys) + WINDOW_BUCKETS + 1) * BUCKET_MS - now);
   };
   let seed = 42;
-  const rnd = (n: number): number => {
-    seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648;
-    return seed % n;
+  const rnd = (n: number): number => { // mulberry32
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) % n;
   };
   let checked = 0;
   for (let run = 0; run < 300; run++) {
