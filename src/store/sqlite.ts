@@ -82,7 +82,7 @@ export class SqliteStore implements Store {
   readonly #dirtyWindows = new Map<string, { scope: string; dim: WindowDim; w: WindowData }>();
   readonly #dirtyLedgers = new Map<string, LedgerData>();
   #dataVersion = -1;
-  /** The running operation changed cached state (a failure then needs a replay, not just a savepoint rollback). */
+  /** The running operation wrote or changed cached state (a failure then needs a rollback and a replay). */
   #touched = false;
   /** Group commits so far (each one transaction holding every write of one event-loop turn); for tests and diagnosis. */
   commits = 0;
@@ -245,7 +245,7 @@ export class SqliteStore implements Store {
   async pruneAudit(options: { olderThanMs: number }): Promise<number> {
     const olderThan = checkAmount('olderThanMs', options.olderThanMs);
     const cutoff = this.#clock() - olderThan;
-    return this.#write(() => this.#s.pruneAudit.run(cutoff).changes);
+    return this.#writeRaw(() => this.#s.pruneAudit.run(cutoff).changes);
   }
 
   loadConfig(): Promise<PersistedConfig | null> {
@@ -260,7 +260,7 @@ export class SqliteStore implements Store {
   async saveConfig(config: PersistedConfig): Promise<void> {
     checkUniqueIds(config.virtualKeys);
     const keys = config.virtualKeys.map(toPersistedKey);
-    return this.#write(() => {
+    return this.#writeRaw(() => {
       this.#s.deleteAllKeys.run();
       for (const k of keys) this.#s.putKey.run(k.id, JSON.stringify(k));
       this.#putRouter(config.router);
@@ -269,18 +269,18 @@ export class SqliteStore implements Store {
 
   async upsertKey(key: VirtualKeyConfig): Promise<void> {
     const k = toPersistedKey(key);
-    return this.#write(() => {
+    return this.#writeRaw(() => {
       this.#s.putKey.run(k.id, JSON.stringify(k));
       this.#s.putMeta.run('config_seeded', '1');
     });
   }
 
   async deleteKey(id: string): Promise<boolean> {
-    return this.#write(() => this.#s.deleteKey.run(id).changes > 0);
+    return this.#writeRaw(() => this.#s.deleteKey.run(id).changes > 0);
   }
 
   async saveRouter(router: RouterConfig | null): Promise<void> {
-    return this.#write(() => this.#putRouter(router));
+    return this.#writeRaw(() => this.#putRouter(router));
   }
 
   ping(): Promise<void> {
@@ -351,8 +351,8 @@ export class SqliteStore implements Store {
   /**
    * Group commit: the mutating operations of one event-loop turn are queued and, at the end of the turn
    * (`setImmediate`), run in order inside ONE `BEGIN IMMEDIATE` transaction (the write lock is taken first, so
-   * check-then-write cannot race another process, and it is held only while the batch runs), each in its own
-   * savepoint, then committed once. Each operation is exact: it sees every operation before it, in this
+   * check-then-write cannot race another process, and it is held only while the batch runs), then committed
+   * once. Each operation is exact: it sees every operation before it, in this
    * process and others. Its promise settles only after the COMMIT, so no caller acts on (or answers a client
    * about) a write that is not yet durable. Clock readings are taken when the operation is called. An
    * operation that throws is rolled back alone; a failed BEGIN or COMMIT rejects every operation of the batch,
@@ -371,37 +371,26 @@ export class SqliteStore implements Store {
     });
   }
 
+  /** A write outside the governance engine: any failure part-way rolls the batch back and replays the rest. */
+  #writeRaw<T>(fn: () => T): Promise<T> {
+    return this.#write(() => {
+      this.#touched = true;
+      return fn();
+    });
+  }
+
   /**
-   * Run one operation in its own savepoint of the open transaction. A failure that changed nothing cached
-   * is rolled back to the savepoint; one that did (or that made SQLite abandon the transaction) needs a replay.
+   * Run one operation inside the open transaction. Every write marks `#touched` first (the engine's
+   * put/delete, audit appends, `#writeRaw`), so a failure that did not touch anything wrote nothing and fails
+   * alone; one that did (or that made SQLite abandon the transaction) needs a replay. No savepoints needed.
    */
   #apply(fn: () => unknown): Applied {
-    const s = this.#s;
     this.#touched = false;
     try {
-      s.savepoint.run();
+      return { ok: true, value: fn() };
     } catch (err) {
-      return { ok: false, error: err, replay: true };
+      return { ok: false, error: err, replay: this.#touched || !this.#db.inTransaction };
     }
-    let value: unknown;
-    try {
-      value = fn();
-    } catch (err) {
-      if (this.#touched || !this.#db.inTransaction) return { ok: false, error: err, replay: true };
-      try {
-        s.rollbackSavepoint.run();
-        s.releaseSavepoint.run();
-      } catch {
-        return { ok: false, error: err, replay: true };
-      }
-      return { ok: false, error: err, replay: false };
-    }
-    try {
-      s.releaseSavepoint.run();
-    } catch (err) {
-      return { ok: false, error: err, replay: true };
-    }
-    return { ok: true, value };
   }
 
   /**
