@@ -21,6 +21,11 @@ type KeyKind = typeof PLAIN | typeof SECRET | typeof URL_KEY;
 const KEY_MEMO_MAX = 1024;
 const STRING_MEMO_MAX = 4096;
 const STRING_MEMO_MAX_CHARS = 256;
+/**
+ * Fields whose values are unique per request: never memoised (they would only churn the memo, and the
+ * entries would live long enough to be promoted to the old generation, which costs GC time).
+ */
+const UNIQUE_VALUE_KEYS: ReadonlySet<string> = new Set(['request_id', 'id', 'trace_id', 'span_id', 'parent_span_id', 'response_id', 'session_id', 'ts_ms']);
 
 export class Redactor {
   readonly replacement: string;
@@ -71,6 +76,11 @@ export class Redactor {
       this.#strings.set(s, out);
     }
     return out;
+  }
+
+  /** The value of a field under `key`: unique-per-request fields skip the memo (same result). */
+  redactField(key: string | undefined, s: string): string {
+    return key !== undefined && UNIQUE_VALUE_KEYS.has(key) ? this.#applyRegexes(s) : this.redactString(s);
   }
 
   #applyRegexes(s: string): string {
@@ -131,7 +141,7 @@ export class Redactor {
   #walk(value: unknown, key: string | undefined, depth: number): unknown {
     if (typeof value === 'string') {
       if (key !== undefined && this.#keyKind(key) === URL_KEY) return this.redactUrl(value);
-      return this.redactString(value);
+      return this.redactField(key, value);
     }
     if (value === null || typeof value !== 'object') return value;
     if (depth > 64) return this.replacement; // a pathological document is not worth a stack overflow

@@ -210,6 +210,6 @@ export function redactSpanAttributes(redactor: Redactor, attrs: Record<string, A
   for (const k in attrs) {
     const v = attrs[k] as AttrValue;
     if (redactor.isSecretKey(k)) attrs[k] = redactor.replacement;
-    else if (typeof v === 'string') attrs[k] = redactor.redactString(v);
+    else if (typeof v === 'string') attrs[k] = redactor.redactField(k, v);
   }
 }
