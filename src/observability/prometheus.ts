@@ -1,4 +1,5 @@
-import { collectDefaultMetrics, Registry } from 'prom-client';
+import { createRequire } from 'node:module';
+import type * as PromClient from 'prom-client';
 import type { AttemptRecord, RequestContext } from '../pipeline/context.js';
 import type { Backend } from '../upstream/types.js';
 import { CounterFamily, HistogramFamily, observe, type HistogramSeries, type Series } from './exposition.js';
@@ -90,7 +91,7 @@ interface Trio {
  */
 export class ProxyMetrics {
   readonly #families: Array<CounterFamily | HistogramFamily> = [];
-  readonly #process = new Registry();
+  readonly #process: PromClient.Registry = new (promClient().Registry)();
   readonly key: Dimension;
   readonly model: Dimension;
   readonly backend: Dimension;
@@ -188,7 +189,7 @@ export class ProxyMetrics {
     this.inputTokens = u('input_tokens_total', 'Input (prompt) tokens of settled requests, by virtual key and model, as the provider reported them.');
     this.outputTokens = u('output_tokens_total', 'Output (completion) tokens of settled requests, by virtual key and model.');
     this.costUsd = u('cost_usd_total', 'Cost in USD of settled requests (with a pricing table), by virtual key and model.');
-    collectDefaultMetrics({ register: this.#process });
+    promClient().collectDefaultMetrics({ register: this.#process });
   }
 
   #add<F extends CounterFamily | HistogramFamily>(f: F): F {
@@ -332,3 +333,10 @@ function countTrio(t: Trio, key: string, model: string | undefined, path: string
 }
 
 export type { HistogramSeries };
+
+/** prom-client, loaded by the first `ProxyMetrics` (`--prometheus-metrics`): a gateway without metrics never pays its memory. */
+let promClientModule: typeof PromClient | undefined;
+function promClient(): typeof PromClient {
+  promClientModule ??= createRequire(import.meta.url)('prom-client') as typeof PromClient;
+  return promClientModule;
+}

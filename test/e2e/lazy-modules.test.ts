@@ -12,7 +12,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 // a module hook that records every package it resolves.
 
 const BIN = fileURLToPath(new URL('../../../bin/ditto-gateway.js', import.meta.url));
-const OPTIONAL = ['ioredis', 'better-sqlite3', 'yaml'];
+const OPTIONAL = ['ioredis', 'better-sqlite3', 'yaml', 'prom-client'];
 
 /** Start the CLI until it listens, stop it, and return the npm packages it loaded. */
 async function packagesLoaded(dir: string, name: string, args: string[]): Promise<Set<string>> {
@@ -56,7 +56,7 @@ Module._resolveFilename = function (...args) {
   return new Set(readFileSync(log, 'utf8').split('\n').filter((l) => l !== ''));
 }
 
-test('a JSON-configured gateway on the memory store loads none of ioredis, better-sqlite3, yaml', { timeout: 60_000 }, async () => {
+test('a JSON-configured gateway on the memory store loads none of ioredis, better-sqlite3, yaml, prom-client', { timeout: 60_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'ditto-lazy-'));
   try {
     const cfg = { backends: [{ name: 'mock', provider: 'mock' }], virtual_keys: [{ id: 'k', token: 'sk-lazy-0123456789' }], router: { default_backend: 'mock' } };
@@ -68,7 +68,7 @@ test('a JSON-configured gateway on the memory store loads none of ioredis, bette
     // Each is loaded when asked for: the hook is not blind to them.
     writeFileSync(join(dir, 'gateway.yaml'), `backends:\n  - name: mock\n    provider: mock\nvirtual_keys:\n  - id: k\n    token: sk-lazy-0123456789\nrouter:\n  default_backend: mock\n`);
     const full = await packagesLoaded(dir, 'full', [join(dir, 'gateway.yaml'), '--sqlite', join(dir, 'g.db'), '--prometheus-metrics']);
-    for (const p of ['better-sqlite3', 'yaml']) assert.ok(full.has(p), `${p} was not loaded when asked for`);
+    for (const p of ['better-sqlite3', 'yaml', 'prom-client']) assert.ok(full.has(p), `${p} was not loaded when asked for`);
     assert.ok(!full.has('ioredis'), 'ioredis is for --redis only');
   } finally {
     rmSync(dir, { recursive: true, force: true });
