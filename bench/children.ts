@@ -50,10 +50,11 @@ export function startService(
   ready: RegExp,
   stderrPath?: string,
   timeoutMs = 20_000,
+  env?: Readonly<Record<string, string>>,
 ): Promise<Service> {
   const [file, argv] = pinned(core, cmd, args);
   const errFd = stderrPath === undefined ? 'ignore' : openSync(stderrPath, 'w');
-  const child = spawn(file, argv, { stdio: ['ignore', 'pipe', errFd] });
+  const child = spawn(file, argv, { stdio: ['ignore', 'pipe', errFd], ...(env ? { env: { ...process.env, ...env } } : {}) });
   if (typeof errFd === 'number') closeSync(errFd); // the child holds its own copy
   return new Promise<Service>((resolve, reject) => {
     let buf = '';

@@ -8,7 +8,7 @@ import type { TranslationRun } from './translation-micro.js';
 
 /** All runs of one (target, connections) cell across rounds. */
 export interface Cell {
-  target: 'direct' | 'direct-xcore' | 'gateway-xcore' | 'gateway' | 'gateway-json' | 'gateway-obs-off' | 'gateway-obs-on' | 'gateway-guardrails-none' | 'gateway-guardrails-all';
+  target: 'direct' | 'direct-xcore' | 'gateway-xcore' | 'gateway-v8-default' | 'gateway' | 'gateway-json' | 'gateway-obs-off' | 'gateway-obs-on' | 'gateway-guardrails-none' | 'gateway-guardrails-all';
   connections: number;
   runs: LoadResult[];
   /** Gateway CPU seconds over the measured windows (undefined for direct). */
@@ -88,6 +88,9 @@ export interface BenchResults {
   gatewayXcore?: CellSummary | undefined;
   jsonLogs: CellSummary | undefined;
   jsonLogsConnections: number;
+  /** The gateway with `DITTO_GATEWAY_MEMORY=default` (V8's own heap settings), at `jsonLogsConnections`. */
+  v8Default?: CellSummary | undefined;
+  peakRssV8DefaultBytes?: number | undefined;
   /** The same gateway with observability off vs `--json-logs --prometheus-metrics --otel`, alternating windows. */
   observability?: { connections: number; off: CellSummary; on: CellSummary; spans: number } | undefined;
   /** One gateway, a 2 KB prompt: a key without guardrails vs a key with every guardrail on, alternating windows. */
@@ -229,6 +232,16 @@ function mainRows(r: BenchResults): string[][] {
       j.gatewayCore === undefined ? 'n/a' : pct(j.gatewayCore), pct(j.spread), String(j.errors),
     ]);
   }
+  const v = r.v8Default;
+  if (v) {
+    const base = r.levels.find((l) => l.connections === r.jsonLogsConnections)?.gateway;
+    rows.push([
+      String(r.jsonLogsConnections), 'gateway, V8 default memory', fmtInt(v.rps), ms(v.p50Ms), ms(v.p99Ms),
+      base ? `${(base.rps / v.rps).toFixed(2)}× (lean ÷ this)` : '', '',
+      v.cpuUsPerReq === undefined ? 'n/a' : v.cpuUsPerReq.toFixed(0),
+      v.gatewayCore === undefined ? 'n/a' : pct(v.gatewayCore), pct(v.spread), String(v.errors),
+    ]);
+  }
   const o = r.observability;
   if (o) {
     for (const [label, x] of [['gateway, observability off', o.off], ['gateway, metrics+logs+tracing', o.on]] as const) {
@@ -275,6 +288,7 @@ export function consoleTable(r: BenchResults): string {
       r.translation.cpu.map((c) => `${c.name} ${c.usPerChunk.toFixed(2)} µs/chunk`).join('; '));
   }
   out.push(`peak RSS (VmHWM): gateway ${mib(r.peakRssBytes)}${r.peakRssJsonBytes !== undefined ? `, gateway --json-logs ${mib(r.peakRssJsonBytes)}` : ''}` +
+    `${r.peakRssV8DefaultBytes !== undefined ? `, gateway with V8 default memory ${mib(r.peakRssV8DefaultBytes)}` : ''}` +
     `; gateway peak anonymous RSS ${mib(r.peakAnonBytes)}, file-backed ${mib(r.fileRssBytes)} (the node binary's pages)`);
   out.push('', 'targets:');
   for (const t of checkTargets(r)) out.push(`  ${passMark(t.pass)}  ${t.name}: ${t.measured} (target ${t.target})`);
@@ -410,7 +424,8 @@ export function markdown(r: BenchResults, notes: string | undefined): string {
     '### Memory and logging',
     '',
     `- peak RSS (VmHWM over the whole run): gateway ${mib(r.peakRssBytes)}` +
-      `${r.peakRssJsonBytes !== undefined ? `; the separate \`--json-logs\` gateway ${mib(r.peakRssJsonBytes)}` : ''}.`,
+      `${r.peakRssJsonBytes !== undefined ? `; the separate \`--json-logs\` gateway ${mib(r.peakRssJsonBytes)}` : ''}` +
+      `${r.peakRssV8DefaultBytes !== undefined ? `; the gateway with \`DITTO_GATEWAY_MEMORY=default\` (V8's own heap settings instead of the CLI's lean profile, README "Memory") ${mib(r.peakRssV8DefaultBytes)}` : ''}.`,
     `- of which: peak anonymous RSS (V8 heap, malloc, stacks; sampled every 200 ms) ${mib(r.peakAnonBytes)}, and` +
       ` file-backed RSS ${mib(r.fileRssBytes)}, almost all of it the node executable's own code pages (shared, clean).`,
     `- the default (human) access log: one line per request on stderr, written to a file during the run` +

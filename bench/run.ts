@@ -39,6 +39,7 @@ const HELP = `usage: node dist/bench/run.js [options]   (npm run bench -- [optio
   --generator NAME     wrk | autocannon (default: wrk if installed, else autocannon)
   --ttfb-samples N     SSE first-byte samples per side (default 2000)
   --no-json-logs       skip the --json-logs gateway measurement
+  --no-memory-default  skip the gateway run with V8's default memory settings (DITTO_GATEWAY_MEMORY=default)
   --no-observability   skip the observability on/off measurement (metrics + JSON logs + tracing)
   --no-guardrails      skip the guardrails measurement (a key with every guardrail vs none, 2 KB prompt)
   --no-translation     skip the translation measurement (CPU per translated chunk, TTFB vs passthrough)
@@ -60,6 +61,7 @@ interface Options {
   generator: string | undefined;
   ttfbSamples: number;
   jsonLogs: boolean;
+  memoryDefault: boolean;
   observability: boolean;
   guardrails: boolean;
   translation: boolean;
@@ -82,6 +84,7 @@ function options(argv: string[]): Options {
       generator: { type: 'string' },
       'ttfb-samples': { type: 'string' },
       'no-json-logs': { type: 'boolean', default: false },
+      'no-memory-default': { type: 'boolean', default: false },
       'no-observability': { type: 'boolean', default: false },
       'no-guardrails': { type: 'boolean', default: false },
       'no-translation': { type: 'boolean', default: false },
@@ -116,6 +119,7 @@ function options(argv: string[]): Options {
     generator: values.generator,
     ttfbSamples: int(values['ttfb-samples'], quick ? 300 : 2000, '--ttfb-samples'),
     jsonLogs: !values['no-json-logs'],
+    memoryDefault: !values['no-memory-default'],
     observability: !values['no-observability'],
     guardrails: !values['no-guardrails'],
     translation: !values['no-translation'],
@@ -180,8 +184,8 @@ function gatewayConfig(mockUrl: string, core0Url?: string): string {
   }, null, 2);
 }
 
-async function startGatewayProcess(name: string, core: number | undefined, nodeFlags: string[], configPath: string, logPath: string, extra: string[]): Promise<{ svc: Service; url: string }> {
-  const svc = await startService(name, core, process.execPath, [...nodeFlags, GATEWAY_BIN, configPath, '--listen', '127.0.0.1:0', ...extra], /listening on /, logPath);
+async function startGatewayProcess(name: string, core: number | undefined, nodeFlags: string[], configPath: string, logPath: string, extra: string[], env?: Record<string, string>): Promise<{ svc: Service; url: string }> {
+  const svc = await startService(name, core, process.execPath, [...nodeFlags, GATEWAY_BIN, configPath, '--listen', '127.0.0.1:0', ...extra], /listening on /, logPath, undefined, env);
   const addr = /listening on (\S+)/.exec(svc.readyLine)?.[1];
   if (!addr) throw new Error(`cannot read the gateway address from "${svc.readyLine}"`);
   return { svc, url: `http://${addr}` };
@@ -202,6 +206,7 @@ async function main(): Promise<void> {
   const ttfbS = (o.ttfbSamples * 3 * 0.8) / 1000 + 1;
   plannedS = o.warmupS * 2 + o.rounds * (cellsPerRound + 2) * (o.durationS + 0.3) + ttfbS +
     (o.jsonLogs ? o.warmupS + o.rounds * (o.durationS + 0.3) : 0) +
+    (o.memoryDefault ? o.warmupS + o.rounds * (o.durationS + 0.3) : 0) +
     (o.observability ? 2 * o.warmupS + 2 * o.rounds * (o.durationS + 0.3) : 0) +
     (o.guardrails ? 2 * o.warmupS + 2 * o.rounds * (o.durationS + 0.3) : 0) +
     (o.translation ? ttfbS + (o.quick ? 2 : 15) : 0) + 3;
@@ -335,6 +340,20 @@ async function main(): Promise<void> {
     peakRssJson = vmBytes(jgw.svc.pid, 'VmHWM');
     await jgw.svc.stop();
   }
+  // The same gateway with V8's own memory settings (DITTO_GATEWAY_MEMORY=default) instead of the CLI's
+  // lean profile (src/runtime/memory.ts): what the profile costs in CPU and saves in memory.
+  let v8DefaultCell: Cell | undefined;
+  let peakRssV8Default: number | undefined;
+  if (o.memoryDefault) {
+    await xcore?.stop();
+    const mgw = await startGatewayProcess('gateway (V8 default memory)', gwCore, o.nodeFlags, configPath, join(dir, 'gateway-v8-default.log'), [], { DITTO_GATEWAY_MEMORY: 'default' });
+    log(`gateway with DITTO_GATEWAY_MEMORY=default (pid ${mgw.svc.pid}): warm-up ${o.warmupS} s, then ${o.rounds} window(s) at ${jsonConns} connections`);
+    await load.run(spec(mgw.url, jsonConns, o.warmupS));
+    v8DefaultCell = { target: 'gateway-v8-default', connections: jsonConns, runs: [], coreBusy: [] };
+    for (let round = 0; round < o.rounds; round++) await measure(v8DefaultCell, mgw.url, mgw.svc.pid, `c=${jsonConns} gateway, V8 default memory`);
+    peakRssV8Default = vmBytes(mgw.svc.pid, 'VmHWM');
+    await mgw.svc.stop();
+  }
   let obs: ObservabilityRun | undefined;
   if (o.observability) {
     await xcore?.stop();
@@ -389,6 +408,8 @@ async function main(): Promise<void> {
     gatewayXcore: cells.has('gateway-xcore/1') ? summarize(cell('gateway-xcore', 1)) : undefined,
     jsonLogs: jsonCell ? summarize(jsonCell) : undefined,
     jsonLogsConnections: jsonConns,
+    v8Default: v8DefaultCell ? summarize(v8DefaultCell) : undefined,
+    peakRssV8DefaultBytes: peakRssV8Default,
     observability: obs ? { connections: jsonConns, off: summarize(obs.off), on: summarize(obs.on), spans: obs.spans } : undefined,
     guardrails: guardrails ? { connections: guardrails.connections, none: summarize(guardrails.none), all: summarize(guardrails.all) } : undefined,
     ttfb,
