@@ -139,8 +139,19 @@ export function createLogger(options: { json: boolean; destination?: NodeJS.Writ
 /** The access line's optional `name=value` fields, in order (`virtual_key_id` prints as `key`). */
 const ACCESS_FIELDS = [['virtual_key_id', 'key'], ['model', 'model'], ['backend', 'backend'], ['error_code', 'error_code'], ['request_id', 'request_id']] as const;
 
+/** Events printed as an access line in human mode (the rest print their whole payload). */
+const ACCESS_EVENTS = new Set(['proxy.response', 'proxy.error', 'proxy.blocked']);
+/** Every payload field an access line prints. */
+const ACCESS_LINE_KEYS = ['method', 'path', 'status', 'latency_ms', ...ACCESS_FIELDS.map(([k]) => k)];
+
+function accessFields(pl: EventPayload): EventPayload {
+  const out: EventPayload = {};
+  for (const k of ACCESS_LINE_KEYS) if (k in pl) out[k] = pl[k];
+  return out;
+}
+
 function humanLine(event: string, pl: EventPayload): string {
-  if (event === 'proxy.response' || event === 'proxy.error' || event === 'proxy.blocked') {
+  if (ACCESS_EVENTS.has(event)) {
     let line = `${pl['method']} ${pl['path']} ${pl['status']} ${pl['latency_ms']}ms`;
     for (const [k, label] of ACCESS_FIELDS) {
       const v = pl[k];
@@ -167,7 +178,10 @@ export function redactingLogger(inner: Logger, redactor: Redactor, jsonLogsRate:
         const id = samplingId(payload);
         if (id !== undefined && !sampled(id, jsonLogsRate, 'logs')) return;
       }
-      inner.event(name, redactor.redact(payload) as EventPayload);
+      // The human access line prints a handful of fields: redact just those, not the whole payload
+      // (same output: key names, pointers and regexes see the same keys and values).
+      const shown = !inner.json && ACCESS_EVENTS.has(name) ? accessFields(payload) : payload;
+      inner.event(name, redactor.redact(shown) as EventPayload);
     },
     info: (m) => inner.info(redactor.redactString(m)),
     warn: (m) => inner.warn(redactor.redactString(m)),
