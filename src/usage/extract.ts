@@ -22,10 +22,12 @@ export function usageFromObject(u: unknown): TokenUsage | undefined {
   return { input: i, output: out, cachedInput: cached, cacheCreation: creation, total: total ?? i + out };
 }
 
+const USAGE_KEY = Buffer.from('"usage"');
+
 /** Usage from a complete JSON response body (`{"usage":{…}}`), or undefined. */
 export function usageFromJsonBody(body: Buffer): TokenUsage | undefined {
   // Cheap pre-check: most bodies without usage (files, models) need no parse at all.
-  if (body.indexOf('"usage"') < 0) return undefined;
+  if (body.indexOf(USAGE_KEY) < 0) return undefined; // a Buffer needle: no string→bytes conversion per call
   try {
     const v = JSON.parse(body.toString('utf8')) as unknown;
     if (v === null || typeof v !== 'object') return undefined;
