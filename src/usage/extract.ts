@@ -27,13 +27,32 @@ const USAGE_KEY = Buffer.from('"usage"');
 /** Usage from a complete JSON response body (`{"usage":{…}}`), or undefined. */
 export function usageFromJsonBody(body: Buffer): TokenUsage | undefined {
   // Cheap pre-check: most bodies without usage (files, models) need no parse at all.
-  if (body.indexOf(USAGE_KEY) < 0) return undefined; // a Buffer needle: no string→bytes conversion per call
+  const at = body.lastIndexOf(USAGE_KEY); // a Buffer needle: no string→bytes conversion per call
+  if (at < 0) return undefined;
+  const fast = topLevelTailUsage(body, at);
+  if (fast !== undefined) return fast;
   try {
     const v = JSON.parse(body.toString('utf8')) as unknown;
     if (v === null || typeof v !== 'object') return undefined;
     const o = v as Record<string, unknown>;
     // Responses API wraps the response in some stream events; plain bodies have usage at the top.
     return usageFromObject(o['usage']) ?? usageFromObject((o['response'] as Record<string, unknown> | undefined)?.['usage']);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The fast path for a body whose last `"usage"` is a top-level member (every OpenAI-style answer puts it
+ * near the end): parse `{` + the body from there instead of the whole body. Exact: that text is valid JSON
+ * only when the match is a key at depth 1 (deeper, the tail holds more closing brackets than the one
+ * added opener; inside a string the quote before `usage` would be escaped), and a later duplicate key
+ * would have been found first, as `JSON.parse` keeps the last one. Anything else takes the full parse.
+ */
+function topLevelTailUsage(body: Buffer, at: number): TokenUsage | undefined {
+  try {
+    const tail = JSON.parse(`{${body.toString('utf8', at)}`) as Record<string, unknown>;
+    return usageFromObject(tail['usage']);
   } catch {
     return undefined;
   }
