@@ -213,6 +213,10 @@ export function costPico(p: ModelPrice, u: TokenUsage, tier: ServiceTier): bigin
   const r = effectivePrices(p, u.input, tier);
   const cached = Math.min(u.cachedInput, u.input);
   const creation = Math.min(u.cacheCreation, u.input);
+  const fast = safeSum(
+    (u.input - cached) * r.input, cached * (r.cacheRead ?? r.input), u.output * r.output, creation * (r.cacheCreation ?? 0),
+  );
+  if (fast !== undefined) return BigInt(fast);
   return BigInt(u.input - cached) * BigInt(r.input)
     + BigInt(cached) * BigInt(r.cacheRead ?? r.input)
     + BigInt(u.output) * BigInt(r.output)
@@ -222,7 +226,20 @@ export function costPico(p: ModelPrice, u: TokenUsage, tier: ServiceTier): bigin
 /** Pico-USD of the §4.9 estimate: `input_est × in + max_output × out`. */
 export function estimatePico(p: ModelPrice, inputTokens: number, maxOutput: number, tier: ServiceTier): bigint {
   const r = effectivePrices(p, inputTokens, tier);
+  const fast = safeSum(inputTokens * r.input, maxOutput * r.output, 0, 0);
+  if (fast !== undefined) return BigInt(fast);
   return BigInt(inputTokens) * BigInt(r.input) + BigInt(maxOutput) * BigInt(r.output);
+}
+
+/**
+ * The sum of four token × price products when every product and the sum are exact in a double (safe
+ * integers: a product whose true value passed 2^53 cannot round back below it), else undefined and the
+ * caller uses BigInt. Almost every request is far below 2^53 pico-USD (~9,000 USD).
+ */
+function safeSum(a: number, b: number, c: number, d: number): number | undefined {
+  const sum = a + b + c + d;
+  return Number.isSafeInteger(a) && Number.isSafeInteger(b) && Number.isSafeInteger(c) && Number.isSafeInteger(d) &&
+    Number.isSafeInteger(sum) && a >= 0 && b >= 0 && c >= 0 && d >= 0 ? sum : undefined;
 }
 
 /** Pico-USD → whole micros, half up (settlement). */
@@ -235,8 +252,18 @@ export function estimateMicros(pico: bigint): number {
   return Number((pico + PICO_PER_MICRO - 1n) / PICO_PER_MICRO);
 }
 
+const MAX_SAFE_PICO = BigInt(Number.MAX_SAFE_INTEGER);
+
 /** Pico-USD as a decimal USD string without trailing zeros (`x-ditto-response-cost-usd`), e.g. `0.0000375`. */
 export function formatUsd(pico: bigint): string {
+  if (pico >= 0n && pico <= MAX_SAFE_PICO) {
+    // The same digits with doubles: % and the division of an exact multiple are exact for safe integers.
+    const n = Number(pico);
+    const rem = n % 1e12;
+    const frac = rem === 0 ? '' : String(rem).padStart(12, '0').replace(/0+$/, '');
+    const whole = String((n - rem) / 1e12);
+    return frac === '' ? whole : `${whole}.${frac}`;
+  }
   const whole = pico / 1_000_000_000_000n;
   const frac = (pico % 1_000_000_000_000n).toString().padStart(12, '0').replace(/0+$/, '');
   return frac === '' ? whole.toString() : `${whole}.${frac}`;
