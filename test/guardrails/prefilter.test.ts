@@ -6,22 +6,11 @@ import { CARD_PREFILTER_PATTERN, EMAIL_PATTERN, SSN_PATTERN } from '../../src/gu
 import { hasDigitRun, LiteralPrefilter, piiMayMatch, requiredLiterals } from '../../src/guardrails/prefilter.js';
 import { LinearMatcher, NO_MATCH } from '../../src/guardrails/regex/automaton.js';
 import { parseRegex } from '../../src/guardrails/regex/parse.js';
+import { seededRandom as rng } from '../helpers/rng.js';
 
 const BASE: GuardrailsConfig = {
   allow_models: [], deny_models: [], banned_phrases: [], banned_regexes: [], block_pii: false, validate_schema: false,
 };
-
-/** Deterministic PRNG (mulberry32) so a failure reproduces. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 test('required literals: what every match of a regex must contain', () => {
   const lits = (p: string): readonly string[] | undefined => requiredLiterals(parseRegex(p));

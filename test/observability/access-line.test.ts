@@ -4,6 +4,7 @@ import { PassThrough } from 'node:stream';
 import { RedactionSchema } from '../../src/config/observability.js';
 import { createLogger, redactingLogger, type EventPayload } from '../../src/observability/logger.js';
 import { Redactor } from '../../src/observability/redact.js';
+import { seededRandom as rng } from '../helpers/rng.js';
 
 // The human access line redacts only the fields it prints (src/observability/logger.ts): the line must be
 // exactly the one printed from the fully redacted payload, whatever the redaction rules and the payload.
@@ -14,11 +15,6 @@ function capture(): { stream: PassThrough; lines: () => string[] } {
   stream.on('data', (c: Buffer) => { text += c.toString(); });
   // Drop the timestamp: the two loggers print at different instants.
   return { stream, lines: () => text.split('\n').filter((l) => l !== '').map((l) => l.slice(l.indexOf(' ') + 1)) };
-}
-
-function rng(seed: number): () => number {
-  let x = seed >>> 0;
-  return () => { x = (x * 1664525 + 1013904223) >>> 0; return x / 2 ** 32; };
 }
 
 test('access lines from the redacted subset equal access lines from the fully redacted payload', () => {

@@ -12,22 +12,11 @@ import { redactSpanAttributes } from '../../src/observability/telemetry.js';
 import {
   BatchSpanProcessor, OtlpHttpExporter, otlpBody, otlpBodyBuffer, unixNanos, type AttrValue, type SpanData,
 } from '../../src/observability/tracing.js';
+import { seededRandom as rng } from '../helpers/rng.js';
 
 // The observability fast paths against the straightforward implementations they replaced, on many
 // inputs: the OTLP encoder (fragment memo, direct-to-buffer writes), the memoised redactor, set-time
 // span redaction, the JSON event line written without pino's serializer.
-
-/** A small deterministic PRNG so failures reproduce. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const ODD_STRINGS = [
   '', 'gpt-4o-mini', '/v1/chat/completions', 'quote " and \\ backslash', 'tab\tnew\nline\u0001ctl', 'ünïcødé ✓ 模型',

@@ -1,14 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { costPico, estimatePico, formatUsd, type ModelPrice, type TokenUsage } from '../../src/pricing/table.js';
+import { seededRandom as rng } from '../helpers/rng.js';
 
 // Prices are computed with doubles when every product is a safe integer, else with BigInt
 // (src/pricing/table.ts): the answers must be the BigInt answers, including near 2^53.
-
-function rng(seed: number): () => number {
-  let x = seed >>> 0;
-  return () => { x = (x * 1664525 + 1013904223) >>> 0; return x / 2 ** 32; };
-}
 
 const refCost = (p: ModelPrice, u: TokenUsage): bigint => {
   const cached = Math.min(u.cachedInput, u.input);

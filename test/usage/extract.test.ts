@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { usageFromJsonBody, usageFromObject } from '../../src/usage/extract.js';
 import type { TokenUsage } from '../../src/pricing/table.js';
+import { seededRandom as rng } from '../helpers/rng.js';
 
 // usageFromJsonBody reads a top-level `usage` from the tail of the body when it can (src/usage/extract.ts);
 // on every valid JSON body it must answer exactly what a full parse answers.
@@ -14,11 +15,6 @@ function reference(body: Buffer): TokenUsage | undefined {
   } catch {
     return undefined;
   }
-}
-
-function rng(seed: number): () => number {
-  let x = seed >>> 0;
-  return () => { x = (x * 1664525 + 1013904223) >>> 0; return x / 2 ** 32; };
 }
 
 test('usageFromJsonBody equals a full parse on generated bodies (usage nested, in strings, duplicated, wrapped)', () => {
