@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
-import { createRequire } from 'node:module';
 import type * as YamlModule from 'yaml';
 import { ConfigFileSchema, type ConfigFile } from './schema.js';
 import type { EnvLookup } from './env.js';
@@ -9,7 +8,11 @@ import { formatIssues } from './issues.js';
 import { validateConfig } from './validate.js';
 import { isLitellmConfig, convertLitellmConfig, LitellmConfigError } from './litellm.js';
 import { deepFreeze } from '../util/freeze.js';
+import { lazyRequire } from '../util/lazy-require.js';
 import { resolveProviderAuth } from '../providers/config.js';
+
+/** The `yaml` package, loaded on the first YAML config only (a JSON-configured gateway never pays its memory). */
+const loadYaml = lazyRequire<typeof YamlModule>('yaml');
 
 export { formatPath } from './issues.js';
 
@@ -120,11 +123,4 @@ function normalizeRouter(cfg: ConfigFile): void {
   if ((r.default_backends?.length ?? 0) === 0 && r.default_backend) {
     r.default_backends = [{ backend: r.default_backend, weight: 1 }];
   }
-}
-
-/** The `yaml` package, loaded on the first YAML config only (a JSON-configured gateway never pays its memory). */
-let yamlModule: typeof YamlModule | undefined;
-function loadYaml(): typeof YamlModule {
-  yamlModule ??= createRequire(import.meta.url)('yaml') as typeof YamlModule;
-  return yamlModule;
 }

@@ -1,9 +1,12 @@
-import { createRequire } from 'node:module';
 import type * as PromClient from 'prom-client';
+import { lazyRequire } from '../util/lazy-require.js';
 import type { AttemptRecord, RequestContext } from '../pipeline/context.js';
 import type { Backend } from '../upstream/types.js';
 import { CounterFamily, HistogramFamily, observe, type HistogramSeries, type Series } from './exposition.js';
 import type { Redactor } from './redact.js';
+
+/** prom-client, loaded by the first `ProxyMetrics` (`--prometheus-metrics`): a gateway without metrics never pays its memory. */
+const promClient = lazyRequire<typeof PromClient>('prom-client');
 
 /** Series caps per label dimension (`--prometheus-max-*-series`). */
 export interface SeriesCaps {
@@ -333,10 +336,3 @@ function countTrio(t: Trio, key: string, model: string | undefined, path: string
 }
 
 export type { HistogramSeries };
-
-/** prom-client, loaded by the first `ProxyMetrics` (`--prometheus-metrics`): a gateway without metrics never pays its memory. */
-let promClientModule: typeof PromClient | undefined;
-function promClient(): typeof PromClient {
-  promClientModule ??= createRequire(import.meta.url)('prom-client') as typeof PromClient;
-  return promClientModule;
-}
