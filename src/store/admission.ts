@@ -1,4 +1,4 @@
-import type { AdmitRequest, RateDimension } from './store.js';
+import type { AdmitRequest, BudgetRule, RateDimension, RateRule } from './store.js';
 
 /**
  * Admission input checked and flattened once, before any store sees it: each rate limit becomes one
@@ -10,17 +10,21 @@ import type { AdmitRequest, RateDimension } from './store.js';
 export type WindowDim = 'r' | 't';
 
 export interface RateCheck {
-  scope: string;
-  dim: WindowDim;
-  limit: number;
-  cost: number;
+  readonly scope: string;
+  readonly dim: WindowDim;
+  readonly limit: number;
+}
+
+/** What one admission adds to a rate window: 1 request, or the estimated tokens. */
+export function rateCost(c: RateCheck, tokens: number): number {
+  return c.dim === 'r' ? 1 : tokens;
 }
 
 export interface BudgetCheck {
-  scope: string;
-  tokenLimit: number | null;
-  microLimit: number | null;
-  periodMs: number | null;
+  readonly scope: string;
+  readonly tokenLimit: number | null;
+  readonly microLimit: number | null;
+  readonly periodMs: number | null;
 }
 
 export interface NormalizedAdmit {
@@ -28,8 +32,8 @@ export interface NormalizedAdmit {
   owner: string;
   tokens: number;
   micros: number;
-  rate: RateCheck[];
-  budgets: BudgetCheck[];
+  rate: readonly RateCheck[];
+  budgets: readonly BudgetCheck[];
 }
 
 /** Throws unless `n` is an integer in [0, MAX_SAFE_INTEGER]. */
@@ -46,24 +50,52 @@ export function checkId(name: string, s: unknown): string {
   return s;
 }
 
+/**
+ * Validated, flattened rule lists of frozen inputs (a key's plan is built once and frozen, see
+ * `buildPlan`): each request under that key reuses them instead of checking its rules again.
+ */
+const rateChecks = new WeakMap<readonly RateRule[], readonly RateCheck[]>();
+const budgetChecks = new WeakMap<readonly BudgetRule[], readonly BudgetCheck[]>();
+
+const NONE: readonly never[] = Object.freeze([]);
+
 /** Validate and flatten an {@link AdmitRequest}. */
 export function normalizeAdmit(req: AdmitRequest): NormalizedAdmit {
   const requestId = checkId('requestId', req.requestId);
   const owner = typeof req.owner === 'string' ? req.owner : '';
   const tokens = checkAmount('tokens', req.tokens ?? 0);
   const micros = checkAmount('micros', req.micros ?? 0);
+  return { requestId, owner, tokens, micros, rate: cached(req.rate, rateChecks, flattenRate), budgets: cached(req.budgets, budgetChecks, flattenBudgets) };
+}
+
+function cached<R, C>(rules: readonly R[] | undefined, cache: WeakMap<readonly R[], readonly C[]>, flatten: (rules: readonly R[]) => C[]): readonly C[] {
+  if (rules === undefined || rules.length === 0) return NONE;
+  if (!Object.isFrozen(rules)) return flatten(rules);
+  let out = cache.get(rules);
+  if (out === undefined) {
+    out = Object.freeze(flatten(rules));
+    cache.set(rules, out);
+  }
+  return out;
+}
+
+function flattenRate(rules: readonly RateRule[]): RateCheck[] {
   const rate: RateCheck[] = [];
   const seenRate = new Set<string>();
-  for (const r of req.rate ?? []) {
+  for (const r of rules) {
     const scope = checkId('rate scope', r.scope);
     if (seenRate.has(scope)) throw new TypeError(`duplicate rate scope: ${scope}`);
     seenRate.add(scope);
-    if (r.rpm !== undefined) rate.push({ scope, dim: 'r', limit: checkAmount(`${scope} rpm`, r.rpm), cost: 1 });
-    if (r.tpm !== undefined) rate.push({ scope, dim: 't', limit: checkAmount(`${scope} tpm`, r.tpm), cost: tokens });
+    if (r.rpm !== undefined) rate.push({ scope, dim: 'r', limit: checkAmount(`${scope} rpm`, r.rpm) });
+    if (r.tpm !== undefined) rate.push({ scope, dim: 't', limit: checkAmount(`${scope} tpm`, r.tpm) });
   }
+  return rate;
+}
+
+function flattenBudgets(rules: readonly BudgetRule[]): BudgetCheck[] {
   const budgets: BudgetCheck[] = [];
   const seenBudget = new Set<string>();
-  for (const b of req.budgets ?? []) {
+  for (const b of rules) {
     const scope = checkId('budget scope', b.scope);
     if (seenBudget.has(scope)) throw new TypeError(`duplicate budget scope: ${scope}`);
     seenBudget.add(scope);
@@ -77,7 +109,7 @@ export function normalizeAdmit(req: AdmitRequest): NormalizedAdmit {
     }
     budgets.push({ scope, tokenLimit, microLimit, periodMs });
   }
-  return { requestId, owner, tokens, micros, rate, budgets };
+  return budgets;
 }
 
 /** Public name of a window dimension. */

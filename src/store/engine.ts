@@ -1,4 +1,4 @@
-import { dimensionName, normalizeAdmit, periodStart, type BudgetCheck, type WindowDim } from './admission.js';
+import { dimensionName, normalizeAdmit, periodStart, rateCost, type BudgetCheck, type WindowDim } from './admission.js';
 import type { AdmitRequest, AdmitResult, LedgerRow, RateState, ReapReport, ReservationInfo, SettleUsage } from './store.js';
 import {
   WINDOW_MS, addToWindow, advanceWindow, bucketOf, emptyWindow, removeFromWindow, resetAfterMs, retryAfterMs,
@@ -91,6 +91,8 @@ export function ledgerRow(scope: string, stored: LedgerData, now: number): Ledge
   };
 }
 
+const DIMENSIONS = ['tokens', 'micros'] as const;
+
 /** The admission algorithm: check everything, then consume everything. */
 export function admitTx(tx: GovernanceTx, req: AdmitRequest, now: number): AdmitResult {
   const a = normalizeAdmit(req);
@@ -99,35 +101,38 @@ export function admitTx(tx: GovernanceTx, req: AdmitRequest, now: number): Admit
 
   const windows: { scope: string; dim: WindowDim; w: WindowData; existed: boolean; cur: number; cost: number; limit: number }[] = [];
   for (const c of a.rate) {
+    const cost = rateCost(c, a.tokens);
     const stored = tx.getWindow(c.scope, c.dim);
     const w = stored ?? emptyWindow(cur0);
     const cur = advanceWindow(w, cur0);
-    if (c.limit === 0 || w.total + c.cost > c.limit) {
-      const retry = retryAfterMs(w, now, c.limit, c.cost);
+    if (c.limit === 0 || w.total + cost > c.limit) {
+      const retry = retryAfterMs(w, now, c.limit, cost);
       return {
         allowed: false,
         reason: 'rate_limited',
         rate: {
           scope: c.scope, dimension: dimensionName(c.dim), limit: c.limit,
           remaining: Math.max(0, c.limit - w.total), resetMs: resetAfterMs(w, now),
-          requested: c.cost, retryAfterMs: retry ?? WINDOW_MS, satisfiable: retry !== null,
+          requested: cost, retryAfterMs: retry ?? WINDOW_MS, satisfiable: retry !== null,
         },
       };
     }
-    windows.push({ scope: c.scope, dim: c.dim, w, existed: stored !== undefined, cur, cost: c.cost, limit: c.limit });
+    windows.push({ scope: c.scope, dim: c.dim, w, existed: stored !== undefined, cur, cost, limit: c.limit });
   }
 
-  const ledgers = new Map<string, LedgerData>();
+  // Index-aligned with a.budgets (their scopes are unique).
+  const ledgers: LedgerData[] = [];
   for (const b of a.budgets) {
     const l = tx.getLedger(b.scope) ?? newLedger(now);
     applyPeriod(l, b, now);
-    ledgers.set(b.scope, l);
+    ledgers.push(l);
   }
-  for (const dimension of ['tokens', 'micros'] as const) {
-    for (const b of a.budgets) {
+  for (const dimension of DIMENSIONS) {
+    for (let i = 0; i < a.budgets.length; i++) {
+      const b = a.budgets[i] as BudgetCheck;
       const limit = dimension === 'tokens' ? b.tokenLimit : b.microLimit;
       if (limit === null) continue;
-      const l = ledgers.get(b.scope) as LedgerData;
+      const l = ledgers[i] as LedgerData;
       const spent = dimension === 'tokens' ? l.spentTokens : l.spentMicros;
       const reserved = dimension === 'tokens' ? l.reservedTokens : l.reservedMicros;
       const requested = dimension === 'tokens' ? a.tokens : a.micros;
@@ -156,8 +161,9 @@ export function admitTx(tx: GovernanceTx, req: AdmitRequest, now: number): Admit
       remaining: Math.max(0, x.limit - x.w.total), resetMs: resetAfterMs(x.w, now),
     });
   }
-  for (const b of a.budgets) {
-    const l = ledgers.get(b.scope) as LedgerData;
+  for (let i = 0; i < a.budgets.length; i++) {
+    const b = a.budgets[i] as BudgetCheck;
+    const l = ledgers[i] as LedgerData;
     if (b.tokenLimit !== null) l.reservedTokens += a.tokens;
     if (b.microLimit !== null) l.reservedMicros += a.micros;
     l.updatedAtMs = now;

@@ -8,7 +8,7 @@ import { checkAuditInput, checkUniqueIds, sortKeys, toPersistedKey } from './rec
 import type {
   AdmitRequest, AdmitResult, AuditInput, AuditQuery, AuditRecord, DoctorReport, LedgerQuery, LedgerRow,
   PersistedConfig, ReapOptions, ReapReport, ReleaseOptions, ReservationInfo, SettleOptions, SettleResult, SettleUsage,
-  Store,
+  Store, SyncGovernance,
 } from './store.js';
 import { advanceWindow, bucketOf, WINDOW_MS, type WindowData } from './window.js';
 
@@ -26,7 +26,8 @@ export interface MemoryStoreOptions {
 export class MemoryStore implements Store {
   readonly kind = 'memory' as const;
   readonly #clock: () => number;
-  readonly #windows = new Map<string, WindowData>();
+  /** rpm and tpm windows by scope (two maps: no key string is built per lookup). */
+  readonly #windows: Record<WindowDim, Map<string, WindowData>> = { r: new Map(), t: new Map() };
   readonly #ledgers = new Map<string, LedgerData>();
   readonly #reservations = new Map<string, ReservationData>();
   #audit: AuditRecord[] = [];
@@ -44,8 +45,8 @@ export class MemoryStore implements Store {
     const reservations = this.#reservations;
     // Objects are shared by reference, so `put*` only has to (re)insert.
     this.#tx = {
-      getWindow: (scope, dim) => windows.get(windowKey(scope, dim)),
-      putWindow: (scope, dim, w) => { windows.set(windowKey(scope, dim), w); },
+      getWindow: (scope, dim) => windows[dim].get(scope),
+      putWindow: (scope, dim, w) => { windows[dim].set(scope, w); },
       getLedger: (scope) => ledgers.get(scope),
       putLedger: (scope, l) => { ledgers.set(scope, l); },
       getReservation: (id) => reservations.get(id),
@@ -58,16 +59,16 @@ export class MemoryStore implements Store {
     };
   }
 
-  admit(req: AdmitRequest): Promise<AdmitResult> {
-    return this.#run(() => {
+  /** The request-path operations, synchronously (see {@link Store.sync}); the promise methods wrap them. */
+  readonly sync: SyncGovernance = {
+    admit: (req) => {
+      this.#open();
       const now = this.#clock();
       this.#sweep(now);
       return admitTx(this.#tx, req, now);
-    });
-  }
-
-  settle(requestId: string, usage: SettleUsage, options: SettleOptions = {}): Promise<SettleResult> {
-    return this.#run(() => {
+    },
+    settle: (requestId, usage, options = {}) => {
+      this.#open();
       checkAmount('tokens', usage.tokens);
       checkAmount('micros', usage.micros);
       if (usage.rateTokens !== undefined) checkAmount('rateTokens', usage.rateTokens);
@@ -75,17 +76,27 @@ export class MemoryStore implements Store {
       const now = this.#clock();
       const done = closeTx(this.#tx, checkId('requestId', requestId), { kind: 'commit', usage }, now);
       return this.#withAudit(done ? 'committed' : 'not_found', options.audit, now);
-    });
-  }
-
-  release(requestId: string, options: ReleaseOptions = {}): Promise<SettleResult> {
-    return this.#run(() => {
+    },
+    release: (requestId, options = {}) => {
+      this.#open();
       if (options.audit) checkAuditInput(options.audit);
       const now = this.#clock();
       const mode = { kind: 'release', refundRate: options.refundRate ?? true } as const;
       const done = closeTx(this.#tx, checkId('requestId', requestId), mode, now);
       return this.#withAudit(done ? 'released' : 'not_found', options.audit, now);
-    });
+    },
+  };
+
+  admit(req: AdmitRequest): Promise<AdmitResult> {
+    return this.#run(() => this.sync.admit(req));
+  }
+
+  settle(requestId: string, usage: SettleUsage, options: SettleOptions = {}): Promise<SettleResult> {
+    return this.#run(() => this.sync.settle(requestId, usage, options));
+  }
+
+  release(requestId: string, options: ReleaseOptions = {}): Promise<SettleResult> {
+    return this.#run(() => this.sync.release(requestId, options));
   }
 
   reap(options: ReapOptions): Promise<ReapReport> {
@@ -195,11 +206,15 @@ export class MemoryStore implements Store {
   /** Run `fn` synchronously; errors become rejections, never synchronous throws. */
   #run<T>(fn: () => T): Promise<T> {
     try {
-      if (this.#closed) throw new Error('memory store is closed');
+      this.#open();
       return Promise.resolve(fn());
     } catch (err) {
       return Promise.reject(err instanceof Error ? err : new Error(String(err)));
     }
+  }
+
+  #open(): void {
+    if (this.#closed) throw new Error('memory store is closed');
   }
 
   #withAudit(outcome: SettleResult['outcome'], audit: AuditInput | undefined, now: number): SettleResult {
@@ -220,9 +235,11 @@ export class MemoryStore implements Store {
     if (now < this.#nextSweep) return;
     this.#nextSweep = now + WINDOW_MS;
     const cur = bucketOf(now);
-    for (const [k, w] of this.#windows) {
-      advanceWindow(w, cur);
-      if (w.total === 0) this.#windows.delete(k);
+    for (const windows of [this.#windows.r, this.#windows.t]) {
+      for (const [k, w] of windows) {
+        advanceWindow(w, cur);
+        if (w.total === 0) windows.delete(k);
+      }
     }
   }
 }
@@ -230,8 +247,4 @@ export class MemoryStore implements Store {
 /** Oldest first; ties by request id (the order SQLite and Redis use). */
 function byAge(a: ReservationData, b: ReservationData): number {
   return a.createdMs - b.createdMs || (a.requestId < b.requestId ? -1 : a.requestId > b.requestId ? 1 : 0);
-}
-
-function windowKey(scope: string, dim: WindowDim): string {
-  return `${dim}\u0000${scope}`;
 }

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
-import { dimensionName, type NormalizedAdmit } from './admission.js';
+import { dimensionName, rateCost, type NormalizedAdmit } from './admission.js';
 import { ledgerRow, type LedgerData } from './engine.js';
 import { StoreError, StoreSchemaError } from './errors.js';
 import { auditRecordOf, parseJson, parsePersistedKey, parsePersistedRouter } from './records.js';
@@ -64,7 +64,7 @@ export function parseAdmitReply(reply: unknown, a: NormalizedAdmit): AdmitResult
         allowed: false, reason: 'rate_limited',
         rate: {
           scope: c.scope, dimension: dimensionName(c.dim), limit: c.limit, remaining: Math.max(0, c.limit - used),
-          resetMs: num(r[4]), requested: c.cost, retryAfterMs: retry < 0 ? WINDOW_MS : retry, satisfiable: retry >= 0,
+          resetMs: num(r[4]), requested: rateCost(c, a.tokens), retryAfterMs: retry < 0 ? WINDOW_MS : retry, satisfiable: retry >= 0,
         },
       };
     }

@@ -1,6 +1,6 @@
 import type { ChainableCommander } from 'ioredis';
 import type { RouterConfig, VirtualKeyConfig } from '../config/schema.js';
-import { checkAmount, checkId, normalizeAdmit } from './admission.js';
+import { checkAmount, checkId, normalizeAdmit, rateCost } from './admission.js';
 import { StoreSchemaError, StoreUnavailableError } from './errors.js';
 import { checkAuditInput, checkUniqueIds, parsePersistedKey, parsePersistedRouter, sortKeys, toPersistedKey } from './records.js';
 import { RedisConnection, luaScript, type RedisConnectionOptions } from './redis-client.js';
@@ -116,11 +116,11 @@ export class RedisStore implements Store {
     const rateKeys = a.rate.map((c) => k.rate(c.dim, c.scope));
     const ledgerKeys = a.budgets.map((b) => k.ledger(b.scope));
     const record = JSON.stringify({
-      r: a.rate.map((c, i) => [rateKeys[i], c.cost, c.dim]),
+      r: a.rate.map((c, i) => [rateKeys[i], rateCost(c, a.tokens), c.dim]),
       b: a.budgets.map((b, j) => [ledgerKeys[j], b.scope, b.tokenLimit === null ? -1 : a.tokens, b.microLimit === null ? -1 : a.micros]),
     });
     const args: (string | number)[] = [this.#now(), a.requestId, a.owner, a.rate.length, a.budgets.length, a.tokens, a.micros];
-    for (const c of a.rate) args.push(c.limit, c.cost);
+    for (const c of a.rate) args.push(c.limit, rateCost(c, a.tokens));
     for (const b of a.budgets) args.push(b.scope, b.tokenLimit ?? -1, b.microLimit ?? -1, b.periodMs ?? 0);
     args.push(record);
     let reply: unknown;

@@ -22,6 +22,13 @@ export interface Store extends ConfigStore {
   admit(req: AdmitRequest): Promise<AdmitResult>;
 
   /**
+   * Present on a store whose request-path operations complete synchronously (the memory store):
+   * `admit`, `settle` and `release` answered at once (failures thrown), so the pipeline allocates no
+   * promise and waits no microtask for them. Same semantics as the asynchronous methods.
+   */
+  readonly sync?: SyncGovernance | undefined;
+
+  /**
    * Close a reservation on success: reserved amounts leave every ledger and the actual usage is
    * charged to each (even past the limit). Idempotent: an unknown or already closed request id is a
    * no-op (`not_found`). `options.audit` is appended in the same atomic step.
@@ -101,6 +108,13 @@ export interface BudgetRule {
 }
 
 /** One admission. */
+/** The synchronous request-path operations of {@link Store.sync}. */
+export interface SyncGovernance {
+  admit(req: AdmitRequest): AdmitResult;
+  settle(requestId: string, usage: SettleUsage, options?: SettleOptions): SettleResult;
+  release(requestId: string, options?: ReleaseOptions): SettleResult;
+}
+
 export interface AdmitRequest {
   /** Unique per request; settlement is keyed (and deduplicated) by it. */
   requestId: string;

@@ -7,8 +7,9 @@ import type { RelayTap } from '../upstream/relay.js';
 
 /** Which governance a key is under: its scopes' rate rules and budgets (CONTRACT §4.7–4.9, §7.5, §7.6). */
 export interface KeyPlan {
-  rate: RateRule[];
-  budgets: BudgetRule[];
+  /** Frozen, like their entries: the store validates a frozen rule list once and reuses it. */
+  readonly rate: readonly RateRule[];
+  readonly budgets: readonly BudgetRule[];
   /** Some scope has a USD budget: cost policy and estimates apply (§4.9). */
   usd: boolean;
   maxParallel: number | undefined;
@@ -90,7 +91,7 @@ export class GovRequest {
 }
 
 const EMPTY_PLAN: KeyPlan = {
-  rate: [], budgets: [], usd: false, maxParallel: undefined, tenantId: undefined, projectId: undefined, userId: undefined,
+  rate: Object.freeze([]), budgets: Object.freeze([]), usd: false, maxParallel: undefined, tenantId: undefined, projectId: undefined, userId: undefined,
 };
 
 function trimmed(v: string | null | undefined): string | undefined {
@@ -112,10 +113,10 @@ export function buildPlan(k: VirtualKeyConfig): KeyPlan {
   const budgets: BudgetRule[] = [];
   let usd = false;
   for (const [scope, limits, budget] of scopes) {
-    if (limits && (limits.rpm !== undefined || limits.tpm !== undefined)) rate.push({ scope, rpm: limits.rpm, tpm: limits.tpm });
+    if (limits && (limits.rpm !== undefined || limits.tpm !== undefined)) rate.push(Object.freeze({ scope, rpm: limits.rpm, tpm: limits.tpm }));
     if (budget && (budget.total_tokens !== undefined || budget.total_usd_micros !== undefined)) {
       const periodMs = budget.duration === undefined ? undefined : parseDuration(budget.duration);
-      budgets.push({ scope, totalTokens: budget.total_tokens, totalMicros: budget.total_usd_micros, periodMs });
+      budgets.push(Object.freeze({ scope, totalTokens: budget.total_tokens, totalMicros: budget.total_usd_micros, periodMs }));
       if (budget.total_usd_micros !== undefined) usd = true;
     }
   }
@@ -123,7 +124,7 @@ export function buildPlan(k: VirtualKeyConfig): KeyPlan {
   if (rate.length === 0 && budgets.length === 0 && maxParallel === undefined) {
     return { ...EMPTY_PLAN, tenantId: tenant, projectId: project, userId: user };
   }
-  return { rate, budgets, usd, maxParallel, tenantId: tenant, projectId: project, userId: user };
+  return { rate: Object.freeze(rate), budgets: Object.freeze(budgets), usd, maxParallel, tenantId: tenant, projectId: project, userId: user };
 }
 
 const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 7 * 86_400_000 };
