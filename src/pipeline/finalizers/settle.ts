@@ -30,9 +30,12 @@ export function responseCost(ctx: RequestContext, g: GovRequest): bigint | undef
  * Close the request's governance once (§3.3 step 20, §4.8): a response relayed with a 2xx status is
  * settled on its real usage (tokens: `total_tokens`, else input + output; USD: the priced usage), or on
  * the estimate when no usage was seen; anything else releases the reservation and refunds rpm/tpm. With a
- * persistent store the audit record is written in the same atomic step. Rejects when the store fails.
+ * persistent store the audit record is written in the same atomic step.
+ *
+ * A store that answers synchronously (`store.sync`, the memory store) is settled at once: the result is
+ * returned, or the failure thrown. Any other store returns a promise that rejects when the store fails.
  */
-export function settleRequest(ctx: RequestContext, g: GovRequest): Promise<SettleResult | undefined> {
+export function settleRequest(ctx: RequestContext, g: GovRequest): SettleResult | undefined | Promise<SettleResult | undefined> {
   g.closed = true;
   const gov = ctx.gw.governance;
   const ok = ctx.backend !== undefined && ctx.status >= 200 && ctx.status < 300 && ctx.error === undefined;
@@ -47,12 +50,15 @@ export function settleRequest(ctx: RequestContext, g: GovRequest): Promise<Settl
   }
   // The USD string is only needed for the audit record (the cost header is formatted by the relay).
   const audit = gov.audit ? proxyAuditRecord(ctx, { tokens, micros, costUsd: pico !== undefined ? formatUsd(pico) : undefined }) : undefined;
+  const store = gov.store;
+  const sync = store.sync;
   if (g.admitted) {
-    if (ok) return gov.store.settle(g.reservationId, { tokens, micros, rateTokens: g.usage?.total }, { audit });
-    return gov.store.release(g.reservationId, { audit });
+    const usage = { tokens, micros, rateTokens: g.usage?.total };
+    if (sync !== undefined) return ok ? sync.settle(g.reservationId, usage, { audit }) : sync.release(g.reservationId, { audit });
+    return ok ? store.settle(g.reservationId, usage, { audit }) : store.release(g.reservationId, { audit });
   }
-  if (audit !== undefined) return gov.store.appendAudit([audit]).then(() => undefined);
-  return Promise.resolve(undefined);
+  if (audit !== undefined) return store.appendAudit([audit]).then(() => undefined);
+  return undefined;
 }
 
 /** Settle (or release) what the request reserved and write its audit record, unless done inline already. */
@@ -65,10 +71,14 @@ export const settle: Finalizer = {
       g.closed = true;
       return;
     }
-    const p = settleRequest(ctx, g).then(
-      () => undefined,
-      (err: unknown) => { ctx.gw.logger.error(`settlement failed for ${ctx.id}: ${(err as Error).message}`); },
-    );
-    ctx.gw.governance.track(p);
+    const failed = (err: unknown): void => { ctx.gw.logger.error(`settlement failed for ${ctx.id}: ${(err as Error).message}`); };
+    let r: ReturnType<typeof settleRequest>;
+    try {
+      r = settleRequest(ctx, g);
+    } catch (err) {
+      failed(err);
+      return;
+    }
+    if (r instanceof Promise) ctx.gw.governance.track(r.then(() => undefined, failed));
   },
 };

@@ -1,6 +1,6 @@
 import { GatewayError } from '../../errors/gateway-error.js';
-import { estimateMicros, estimatePico, serviceTier } from '../../pricing/table.js';
-import { isStoreUnavailable, type AdmitResult, type RateDenial } from '../../store/store.js';
+import { estimateMicros, estimatePico, serviceTier, type PricingTable, type ServiceTier } from '../../pricing/table.js';
+import { isStoreUnavailable, type AdmitRequest, type AdmitResult, type RateDenial } from '../../store/store.js';
 import { isCostFree, isTokenPriced, type GovRequest } from '../../usage/governance.js';
 import type { RequestContext } from '../context.js';
 import type { Stage } from '../run.js';
@@ -30,18 +30,28 @@ export const budget: Stage = {
   },
 };
 
-async function admit(ctx: RequestContext, g: GovRequest): Promise<void> {
+function admit(ctx: RequestContext, g: GovRequest): void | Promise<void> {
   const gov = ctx.gw.governance;
   // A client-chosen x-request-id may repeat; reservations need a unique id.
   const id = ctx.clientRequestId ? `${ctx.id}#${ctx.gw.nextRequestId()}` : ctx.id;
-  let r: AdmitResult;
-  try {
-    r = await gov.store.admit({
-      requestId: id, owner: gov.owner, rate: g.plan.rate, budgets: g.plan.budgets, tokens: ctx.chargeTokens, micros: g.estMicros,
-    });
-  } catch (err) {
-    throw storeFailure(err);
+  const req: AdmitRequest = {
+    requestId: id, owner: gov.owner, rate: g.plan.rate, budgets: g.plan.budgets, tokens: ctx.chargeTokens, micros: g.estMicros,
+  };
+  const sync = gov.store.sync;
+  if (sync !== undefined) {
+    let r: AdmitResult;
+    try {
+      r = sync.admit(req);
+    } catch (err) {
+      throw storeFailure(err);
+    }
+    admitted(ctx, g, id, r);
+    return;
   }
+  return gov.store.admit(req).then((r) => admitted(ctx, g, id, r), (err: unknown) => { throw storeFailure(err); });
+}
+
+function admitted(ctx: RequestContext, g: GovRequest, id: string, r: AdmitResult): void {
   if (r.allowed) {
     g.reservationId = id;
     g.admitted = true;
@@ -100,21 +110,31 @@ function estimate(ctx: RequestContext): bigint {
     throw new GatewayError('pricing_not_configured', `no pricing for model "${model}": start the gateway with --pricing-litellm to use USD budgets`);
   }
   const input = Math.max(0, ctx.chargeTokens - ctx.maxOutputTokens);
+  const out = ctx.maxOutputTokens;
   const tier = ctx.gov?.tier;
-  const sent = new Set<string>();
-  for (const c of ctx.candidates) sent.add(c.modelMap[model] ?? c.modelMap['*'] ?? model);
-  if (sent.size === 0) sent.add(model);
-  let max = 0n;
-  const consider = (m: string, required: boolean): void => {
-    const p = pricing.get(m);
-    if (p === undefined) {
-      if (required) throw new GatewayError('pricing_not_configured', `no pricing for model "${m}" in the --pricing-litellm table`);
-      return;
-    }
-    const v = estimatePico(p, input, ctx.maxOutputTokens, tier);
+  const candidates = ctx.candidates;
+  // Every model a candidate would send is required to be priced; the request model itself only counts
+  // when it is priced (it may be an alias every candidate maps away). No candidates: the request model.
+  let modelSent = candidates.length === 0;
+  let max = modelSent ? priceEstimate(pricing, model, true, input, out, tier) : 0n;
+  for (const c of candidates) {
+    const m: string = c.modelMap[model] ?? c.modelMap['*'] ?? model;
+    if (m === model) modelSent = true;
+    const v = priceEstimate(pricing, m, true, input, out, tier);
     if (v > max) max = v;
-  };
-  for (const m of sent) consider(m, true);
-  if (!sent.has(model)) consider(model, false);
+  }
+  if (!modelSent) {
+    const v = priceEstimate(pricing, model, false, input, out, tier);
+    if (v > max) max = v;
+  }
   return max;
+}
+
+function priceEstimate(pricing: PricingTable, m: string, required: boolean, input: number, out: number, tier: ServiceTier): bigint {
+  const p = pricing.get(m);
+  if (p === undefined) {
+    if (required) throw new GatewayError('pricing_not_configured', `no pricing for model "${m}" in the --pricing-litellm table`);
+    return 0n;
+  }
+  return estimatePico(p, input, out, tier);
 }

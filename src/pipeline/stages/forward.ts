@@ -222,7 +222,10 @@ async function relay(ctx: RequestContext, b: Backend, up: UpstreamResponse): Pro
   let body = up.body;
   if (g !== undefined && !sse && !Buffer.isBuffer(body) && bufferForUsage(ctx, up.status, headers)) body = await readForUsage(b, body);
   if (Buffer.isBuffer(body)) {
-    if (g !== undefined) await settleBuffered(ctx, g, body, headers);
+    if (g !== undefined) {
+      const settled = settleBuffered(ctx, g, body, headers);
+      if (settled !== undefined) await settled;
+    }
     res.writeHead(up.status, headers);
     res.end(body);
     ctx.responseBytes = body.length;
@@ -284,7 +287,7 @@ function readForUsage(b: Backend, body: Readable): Promise<Buffer> {
  * priced model), then settle and audit before anything is written; a store failure answers 500
  * `storage_error` instead of the response (fail closed, §4.13).
  */
-async function settleBuffered(ctx: RequestContext, g: GovRequest, body: Buffer, headers: Record<string, string | string[] | number | undefined>): Promise<void> {
+function settleBuffered(ctx: RequestContext, g: GovRequest, body: Buffer, headers: Record<string, string | string[] | number | undefined>): void | Promise<void> {
   const gov = ctx.gw.governance;
   if (ctx.status >= 200 && ctx.status < 300) {
     // A client surface or translation may already have read the provider's usage (OpenAI-shaped): it wins.
@@ -293,14 +296,20 @@ async function settleBuffered(ctx: RequestContext, g: GovRequest, body: Buffer, 
     if (pico !== undefined && isTokenPriced(ctx.method, ctx.path)) headers['x-ditto-response-cost-usd'] = formatUsd(pico);
   }
   if (!g.admitted && !gov.audit) return;
+  let r: ReturnType<typeof settleRequest>;
   try {
-    await settleRequest(ctx, g);
+    r = settleRequest(ctx, g);
   } catch (err) {
-    // SQLite/memory applied nothing: let the settle finalizer release it. Redis re-applies a failed
-    // settlement itself and must not be closed twice.
-    if (gov.store.kind !== 'redis') g.closed = false;
-    throw new GatewayError('storage_error', `could not record the settlement and audit record (request id ${ctx.id})`, { cause: err });
+    throw settleFailed(ctx, g, err);
   }
+  if (r instanceof Promise) return r.then(() => undefined, (err: unknown) => { throw settleFailed(ctx, g, err); });
+}
+
+function settleFailed(ctx: RequestContext, g: GovRequest, err: unknown): GatewayError {
+  // SQLite/memory applied nothing: let the settle finalizer release it. Redis re-applies a failed
+  // settlement itself and must not be closed twice.
+  if (ctx.gw.governance.store.kind !== 'redis') g.closed = false;
+  return new GatewayError('storage_error', `could not record the settlement and audit record (request id ${ctx.id})`, { cause: err });
 }
 
 /** The relay's usage tap: SSE `data:` events (with the usage-only chunk filter when we injected it), or a JSON body up to the cap. */
