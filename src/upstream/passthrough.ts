@@ -1,4 +1,4 @@
-import { Agent, errors as undiciErrors } from 'undici';
+import { Agent, errors as undiciErrors } from './undici.js';
 import type { BackendConfig } from '../config/schema.js';
 import { attemptHeaders } from './headers.js';
 import { UpstreamFailure, type Backend, type UpstreamRequest, type UpstreamResponse } from './types.js';
