@@ -44,18 +44,293 @@ export function usageFromJsonBody(body: Buffer): TokenUsage | undefined {
 
 /**
  * The fast path for a body whose last `"usage"` is a top-level member (every OpenAI-style answer puts it
- * near the end): parse `{` + the body from there instead of the whole body. Exact: that text is valid JSON
+ * near the end): read `{` + the body from there instead of the whole body. Exact: that text is valid JSON
  * only when the match is a key at depth 1 (deeper, the tail holds more closing brackets than the one
  * added opener; inside a string the quote before `usage` would be escaped), and a later duplicate key
- * would have been found first, as `JSON.parse` keeps the last one. Anything else takes the full parse.
+ * would have been found first, as `JSON.parse` keeps the last one. The tail is first read by a byte
+ * scanner (no string decoded, nothing parsed that usage does not need); what it does not take on, or
+ * finds invalid, goes to `JSON.parse`, which decides.
  */
 function topLevelTailUsage(body: Buffer, at: number): TokenUsage | undefined {
+  const scanned = scanTail(body, at);
+  if (scanned !== BAIL) return usageFromObject(scanned);
   try {
     const tail = JSON.parse(`{${body.toString('utf8', at)}`) as Record<string, unknown>;
     return usageFromObject(tail['usage']);
   } catch {
     return undefined;
   }
+}
+
+// ---- the byte scanner -------------------------------------------------------------------------------
+//
+// It accepts a strict subset of what `JSON.parse` accepts for `{"usage": V, …}` (whitespace, escapes,
+// numbers and nesting as RFC 8259 has them), and hands everything else back (BAIL):
+//  - V must be an object; inside it only the fields `usageFromObject` reads are built, and only with
+//    values whose type it can see: plain non-negative integers of at most 15 digits, strings, literals,
+//    arrays and objects stand in by type (a string is `''`…). Any other number, or a key with an escape
+//    (it could decode to a field name), is handed back;
+//  - everything after V is validated (members with any JSON values) up to the closing `}` and the end.
+// The result is the object `JSON.parse` would have given as `usage`, as far as `usageFromObject` can
+// tell: the same fields with the same types and, for integers, the same values (duplicates: last wins).
+
+const BAIL: unique symbol = Symbol('bail');
+const MAX_DEPTH = 32;
+const STRING_MARK = '';
+const ARRAY_MARK: readonly unknown[] = Object.freeze([]);
+
+/** Known field names as bytes (`usageFromObject`'s reads), by length. */
+const FIELDS_BY_LENGTH: (readonly (readonly [Buffer, string])[] | undefined)[] = [];
+for (const f of [
+  'prompt_tokens', 'completion_tokens', 'total_tokens', 'input_tokens', 'output_tokens', 'prompt_tokens_details',
+  'input_tokens_details', 'cached_tokens', 'cache_read_input_tokens', 'cache_creation_input_tokens',
+]) {
+  FIELDS_BY_LENGTH[f.length] = [...(FIELDS_BY_LENGTH[f.length] ?? []), [Buffer.from(f), f] as const];
+}
+const DETAILS = new Set(['prompt_tokens_details', 'input_tokens_details']);
+
+let pos = 0;
+
+function scanTail(b: Buffer, at: number): unknown {
+  pos = at + 7; // after `"usage"`
+  if (ws(b) !== 0x3a) return BAIL; // ':'
+  pos++;
+  if (ws(b) !== 0x7b) return BAIL; // the usage value must be an object
+  const usage = scanObject(b, 0);
+  if (usage === BAIL) return BAIL;
+  // The rest of the top-level object: `(, "key": value)* }` and nothing after it but whitespace.
+  for (;;) {
+    const c = ws(b);
+    if (c === 0x7d) { // '}'
+      pos++;
+      return ws(b) === -1 ? usage : BAIL;
+    }
+    if (c !== 0x2c) return BAIL; // ','
+    pos++;
+    // A key with an escape might decode to a later `usage` (which JSON.parse would keep): hand it back.
+    if (ws(b) !== 0x22 || knownField(b) === BAIL) return BAIL;
+    if (ws(b) !== 0x3a) return BAIL;
+    pos++;
+    if (!skipValue(b, 1)) return BAIL;
+  }
+}
+
+/** The byte at `pos` after whitespace, or -1 at the end. */
+function ws(b: Buffer): number {
+  while (pos < b.length) {
+    const c = b[pos] as number;
+    if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) return c;
+    pos++;
+  }
+  return -1;
+}
+
+/** `{` at `pos`: the known fields of this object with their values, the rest validated and skipped. */
+function scanObject(b: Buffer, depth: number): Record<string, unknown> | typeof BAIL {
+  if (depth > MAX_DEPTH) return BAIL;
+  pos++;
+  const o: Record<string, unknown> = {};
+  if (ws(b) === 0x7d) {
+    pos++;
+    return o;
+  }
+  for (;;) {
+    if (ws(b) !== 0x22) return BAIL;
+    const field = knownField(b);
+    if (field === BAIL) return BAIL;
+    if (ws(b) !== 0x3a) return BAIL;
+    pos++;
+    const c = ws(b);
+    if (field === undefined) {
+      if (!skipValue(b, depth + 1)) return BAIL;
+    } else if (c === 0x7b && DETAILS.has(field)) {
+      const v = scanObject(b, depth + 1);
+      if (v === BAIL) return BAIL;
+      o[field] = v;
+    } else {
+      const v = scanLeaf(b, c, depth + 1);
+      if (v === BAIL) return BAIL;
+      o[field] = v;
+    }
+    const n = ws(b);
+    pos++;
+    if (n === 0x7d) return o;
+    if (n !== 0x2c) return BAIL;
+  }
+}
+
+/**
+ * A key at `pos` (a `"`): the known field it names, undefined for any other key, BAIL for a key with an
+ * escape (it might decode to a known name) or an invalid one. `pos` ends after the closing quote.
+ */
+function knownField(b: Buffer): string | undefined | typeof BAIL {
+  const start = pos + 1;
+  let i = start;
+  while (i < b.length) {
+    const c = b[i] as number;
+    if (c === 0x22) break;
+    if (c === 0x5c || c < 0x20) return BAIL;
+    i++;
+  }
+  if (i >= b.length) return BAIL;
+  pos = i + 1;
+  const candidates = FIELDS_BY_LENGTH[i - start];
+  if (candidates === undefined) return undefined;
+  for (let f = 0; f < candidates.length; f++) {
+    const [bytes, name] = candidates[f] as readonly [Buffer, string];
+    if (sameBytes(b, start, bytes)) return name;
+  }
+  return undefined;
+}
+
+function sameBytes(b: Buffer, start: number, bytes: Buffer): boolean {
+  for (let k = 0; k < bytes.length; k++) {
+    if (b[start + k] !== bytes[k]) return false;
+  }
+  return true;
+}
+
+/** A value at `pos` (first byte `c`) for a known field: an integer, or a stand-in of its type. */
+function scanLeaf(b: Buffer, c: number, depth: number): unknown {
+  if (c >= 0x30 && c <= 0x39) {
+    let n = 0;
+    let digits = 0;
+    while (pos < b.length) {
+      const d = b[pos] as number;
+      if (d < 0x30 || d > 0x39) break;
+      n = n * 10 + (d - 0x30);
+      digits++;
+      pos++;
+    }
+    if (digits > 15 || (c === 0x30 && digits > 1)) return BAIL;
+    const next = pos < b.length ? (b[pos] as number) : -1;
+    if (next === 0x2e || next === 0x65 || next === 0x45) return BAIL; // a fraction or exponent: JSON.parse decides
+    return n;
+  }
+  if (c === 0x22) return skipString(b) ? STRING_MARK : BAIL;
+  if (c === 0x5b) return skipValue(b, depth) ? ARRAY_MARK : BAIL;
+  if (c === 0x7b) return skipValue(b, depth) ? {} : BAIL;
+  if (c === 0x74) return literal(b, 'true') ? true : BAIL;
+  if (c === 0x66) return literal(b, 'false') ? false : BAIL;
+  if (c === 0x6e) return literal(b, 'null') ? null : BAIL;
+  return BAIL; // negative numbers and anything else
+}
+
+function literal(b: Buffer, word: string): boolean {
+  for (let k = 0; k < word.length; k++) {
+    if (b[pos + k] !== word.charCodeAt(k)) return false;
+  }
+  pos += word.length;
+  return true;
+}
+
+/** Validate and skip any JSON value at `pos` (after whitespace). */
+function skipValue(b: Buffer, depth: number): boolean {
+  if (depth > MAX_DEPTH) return false;
+  const c = ws(b);
+  switch (c) {
+    case 0x22:
+      return skipString(b);
+    case 0x7b: { // object
+      pos++;
+      if (ws(b) === 0x7d) {
+        pos++;
+        return true;
+      }
+      for (;;) {
+        if (ws(b) !== 0x22 || !skipString(b)) return false;
+        if (ws(b) !== 0x3a) return false;
+        pos++;
+        if (!skipValue(b, depth + 1)) return false;
+        const n = ws(b);
+        pos++;
+        if (n === 0x7d) return true;
+        if (n !== 0x2c) return false;
+      }
+    }
+    case 0x5b: { // array
+      pos++;
+      if (ws(b) === 0x5d) {
+        pos++;
+        return true;
+      }
+      for (;;) {
+        if (!skipValue(b, depth + 1)) return false;
+        const n = ws(b);
+        pos++;
+        if (n === 0x5d) return true;
+        if (n !== 0x2c) return false;
+      }
+    }
+    case 0x74:
+      return literal(b, 'true');
+    case 0x66:
+      return literal(b, 'false');
+    case 0x6e:
+      return literal(b, 'null');
+    default:
+      return skipNumber(b);
+  }
+}
+
+/** A string at `pos` (a `"`): no raw control characters, only valid escapes. `pos` ends after it. */
+function skipString(b: Buffer): boolean {
+  let i = pos + 1;
+  while (i < b.length) {
+    const c = b[i] as number;
+    if (c === 0x22) {
+      pos = i + 1;
+      return true;
+    }
+    if (c < 0x20) return false;
+    if (c === 0x5c) {
+      const e = b[i + 1];
+      if (e === 0x75) { // \uXXXX
+        for (let k = 2; k < 6; k++) if (!isHex(b[i + k])) return false;
+        i += 6;
+        continue;
+      }
+      if (e !== 0x22 && e !== 0x5c && e !== 0x2f && e !== 0x62 && e !== 0x66 && e !== 0x6e && e !== 0x72 && e !== 0x74) return false;
+      i += 2;
+      continue;
+    }
+    i++;
+  }
+  return false;
+}
+
+function isHex(c: number | undefined): boolean {
+  return c !== undefined && ((c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x46) || (c >= 0x61 && c <= 0x66));
+}
+
+/** `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?` at `pos`. */
+function skipNumber(b: Buffer): boolean {
+  if (b[pos] === 0x2d) pos++;
+  const first = b[pos];
+  if (first === 0x30) pos++;
+  else if (!digitsAt(b)) return false;
+  if (b[pos] === 0x2e) {
+    pos++;
+    if (!digitsAt(b)) return false;
+  }
+  const e = b[pos];
+  if (e === 0x65 || e === 0x45) {
+    pos++;
+    if (b[pos] === 0x2b || b[pos] === 0x2d) pos++;
+    if (!digitsAt(b)) return false;
+  }
+  return true;
+}
+
+/** One or more digits at `pos`. */
+function digitsAt(b: Buffer): boolean {
+  const start = pos;
+  while (pos < b.length) {
+    const c = b[pos] as number;
+    if (c < 0x30 || c > 0x39) break;
+    pos++;
+  }
+  return pos > start;
 }
 
 function int(v: unknown): number | undefined {

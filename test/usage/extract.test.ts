@@ -62,3 +62,63 @@ test('usageFromJsonBody: the common OpenAI answer, and bodies without usage', ()
   assert.equal(usageFromJsonBody(Buffer.from('{"data":[]}')), undefined);
   assert.equal(usageFromJsonBody(Buffer.from('{"usage": not json')), undefined);
 });
+
+/** The tail read with JSON.parse (what the byte scanner must equal on any body, valid or not), then a full parse. */
+function tailReference(body: Buffer): TokenUsage | undefined {
+  const at = body.lastIndexOf('"usage"');
+  if (at < 0) return undefined;
+  try {
+    const u = usageFromObject((JSON.parse(`{${body.toString('utf8', at)}`) as Record<string, unknown>)['usage']);
+    if (u !== undefined) return u;
+  } catch {
+    // a full parse decides
+  }
+  return reference(body);
+}
+
+test('the tail scanner answers like JSON.parse on mutated bodies: escapes, numbers, whitespace, broken bytes', () => {
+  const r = rng(7);
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)] as T;
+  const num = (): string => (r() < 0.8
+    ? pick(['0', '7', '12', '233', '1.0', '1.5', '2e2', '2E+1', '3e-0', '-0', '123456789012345', '1234567890123456', '9007199254740993'])
+    : pick(['-3', '01', '1.', '.5', '-', '1e', '00']));
+  const val = (): string => (r() < 0.6 ? num() : r() < 0.85
+    ? pick(['"s"', '""', '"\\u0041"', '"a\\"b"', 'true', 'false', 'null', '[]', '[1,2]', '{}', '{"cached_tokens":3}',
+      '{"cached_tokens":1,"cached_tokens":4}', '{"a":{"b":[{"c":null}]}}'])
+    : pick(['"\\x"', 'tru', '[1,]', '{"cached_tokens":3,}', '"\u0001"']));
+  const key = (): string => pick(['"prompt_tokens"', '"completion_tokens"', '"total_tokens"', '"input_tokens"', '"output_tokens"',
+    '"prompt_tokens_details"', '"input_tokens_details"', '"cache_read_input_tokens"', '"cache_creation_input_tokens"', '"other"',
+    '"prompt\\u005ftokens"', '"prompt_tokens\\n"', '"ü"']);
+  const sp = (): string => pick(['', '', ' ', '\n  ', '\t', '\r\n']);
+  let usable = 0;
+  for (let i = 0; i < 20_000; i++) {
+    const members = Array.from({ length: 1 + Math.floor(r() * 4) }, () => `${sp()}${key()}${sp()}:${sp()}${val()}${sp()}`);
+    const usage = r() < 0.95 ? `{${members.join(',')}}` : val();
+    const rest = Array.from({ length: Math.floor(r() * 3) }, () => `,${sp()}${pick(['"id"', '"system_fingerprint"', '"us\\u0061ge"', '"usage_x"'])}${sp()}:${sp()}${val()}`).join('');
+    let json = `{"id":"x","choices":[],${sp()}"usage"${sp()}:${sp()}${usage}${rest}${sp()}}${sp()}`;
+    if (r() < 0.1) { // break one byte
+      const at = Math.floor(r() * json.length);
+      json = json.slice(0, at) + pick(['', ',', '}', '"', '\\', '\u0000', 'x']) + json.slice(at + 1);
+    }
+    const body = Buffer.from(json);
+    const want = tailReference(body);
+    if (want !== undefined) usable++;
+    assert.deepEqual(usageFromJsonBody(body), want, json);
+  }
+  assert.ok(usable > 2000, `enough bodies carried usable usage (${usable})`);
+});
+
+test('the common OpenAI answer is read without JSON.parse (the byte scanner takes it)', () => {
+  const body = Buffer.from('{"id":"chatcmpl-1","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"hi"},"finish_reason":"stop"}],'
+    + '"usage":{"prompt_tokens":162,"completion_tokens":71,"total_tokens":233,"prompt_tokens_details":{"cached_tokens":64,"audio_tokens":0},'
+    + '"completion_tokens_details":{"reasoning_tokens":0}},"service_tier":"default","system_fingerprint":"fp_1"}\n');
+  const parse = JSON.parse;
+  let calls = 0;
+  JSON.parse = ((text: string, reviver?: (k: string, v: unknown) => unknown) => { calls++; return parse(text, reviver); }) as typeof JSON.parse;
+  try {
+    assert.deepEqual(usageFromJsonBody(body), { input: 162, output: 71, cachedInput: 64, cacheCreation: 0, total: 233 });
+  } finally {
+    JSON.parse = parse;
+  }
+  assert.equal(calls, 0);
+});
