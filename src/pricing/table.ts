@@ -177,8 +177,14 @@ function tiers(model: string, e: Record<string, unknown>): PriceTier[] {
   return [...byN.values()].sort((a, b) => a.aboveTokens - b.aboveTokens);
 }
 
-/** The prices that apply to a request with `inputTokens` input tokens and a service tier. */
-export function effectivePrices(p: ModelPrice, inputTokens: number, tier: ServiceTier): PriceSet {
+/**
+ * The prices that apply to a request with `inputTokens` input tokens and a service tier. Read-only: when
+ * no tier and no service-tier variant applies, this is the model's own base set (no copy per request).
+ */
+export function effectivePrices(p: ModelPrice, inputTokens: number, tier: ServiceTier): Readonly<PriceSet> {
+  const v = tier === 'priority' ? p.priority : tier === 'flex' ? p.flex : undefined;
+  const first = p.tiers[0];
+  if (v === undefined && (first === undefined || inputTokens <= first.aboveTokens)) return p.base;
   const out: PriceSet = { ...p.base };
   for (const t of p.tiers) {
     if (inputTokens <= t.aboveTokens) break;
@@ -187,7 +193,6 @@ export function effectivePrices(p: ModelPrice, inputTokens: number, tier: Servic
     if (t.cacheRead !== undefined) out.cacheRead = t.cacheRead;
     if (t.cacheCreation !== undefined) out.cacheCreation = t.cacheCreation;
   }
-  const v = tier === 'priority' ? p.priority : tier === 'flex' ? p.flex : undefined;
   if (v) {
     if (v.input !== undefined) out.input = v.input;
     if (v.output !== undefined) out.output = v.output;
@@ -259,10 +264,16 @@ export function formatUsd(pico: bigint): string {
   if (pico >= 0n && pico <= MAX_SAFE_PICO) {
     // The same digits with doubles: % and the division of an exact multiple are exact for safe integers.
     const n = Number(pico);
-    const rem = n % 1e12;
-    const frac = rem === 0 ? '' : String(rem).padStart(12, '0').replace(/0+$/, '');
+    let rem = n % 1e12;
     const whole = String((n - rem) / 1e12);
-    return frac === '' ? whole : `${whole}.${frac}`;
+    if (rem === 0) return whole;
+    // Trailing zeros off by division (exact: each step divides a multiple of 10), no regex per call.
+    let digits = 12;
+    while (rem % 10 === 0) {
+      rem /= 10;
+      digits--;
+    }
+    return `${whole}.${String(rem).padStart(digits, '0')}`;
   }
   const whole = pico / 1_000_000_000_000n;
   const frac = (pico % 1_000_000_000_000n).toString().padStart(12, '0').replace(/0+$/, '');

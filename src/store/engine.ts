@@ -1,4 +1,4 @@
-import { dimensionName, normalizeAdmit, periodStart, rateCost, type BudgetCheck, type WindowDim } from './admission.js';
+import { dimensionName, normalizeAdmit, periodStart, rateCost, type BudgetCheck, type RateCheck, type WindowDim } from './admission.js';
 import type { AdmitRequest, AdmitResult, LedgerRow, RateState, ReapReport, ReservationInfo, SettleUsage } from './store.js';
 import {
   WINDOW_MS, addToWindow, advanceWindow, bucketOf, emptyWindow, removeFromWindow, resetAfterMs, retryAfterMs,
@@ -34,6 +34,11 @@ export interface ReservationData {
 
 /** Synchronous storage primitives; objects returned may be mutated and written back with `put*`. */
 export interface GovernanceTx {
+  /**
+   * Objects returned by `get*` are the stored ones (the memory store): a changed window or ledger that
+   * was found needs no `put*` back; only new ones are put.
+   */
+  readonly byReference?: boolean;
   getWindow(scope: string, dim: WindowDim): WindowData | undefined;
   putWindow(scope: string, dim: WindowDim, w: WindowData): void;
   getLedger(scope: string): LedgerData | undefined;
@@ -45,10 +50,11 @@ export interface GovernanceTx {
   oldReservations(cutoffMs: number, limit: number): ReservationData[];
 }
 
-function newLedger(now: number): LedgerData {
+/** A ledger not stored yet (`updatedAtMs` -1 marks it new until an admission stamps it). */
+function newLedger(_now: number): LedgerData {
   return {
     spentTokens: 0, reservedTokens: 0, spentMicros: 0, reservedMicros: 0,
-    periodMs: null, periodStartMs: null, updatedAtMs: now,
+    periodMs: null, periodStartMs: null, updatedAtMs: -1,
   };
 }
 
@@ -91,91 +97,129 @@ export function ledgerRow(scope: string, stored: LedgerData, now: number): Ledge
   };
 }
 
-const DIMENSIONS = ['tokens', 'micros'] as const;
+/** The result of an admission that was denied as a duplicate (nothing consumed). */
+const DUPLICATE: AdmitResult = Object.freeze({ allowed: false, reason: 'duplicate_request' });
+const NO_STATES: RateState[] = [];
 
-/** The admission algorithm: check everything, then consume everything. */
+/** One rate window an admission will add to. */
+interface WindowUse {
+  check: RateCheck;
+  w: WindowData;
+  existed: boolean;
+  cur: number;
+  cost: number;
+}
+
+/**
+ * The admission algorithm: check everything, then consume everything. With `states: false` in the request
+ * an allowed result carries no window states (the request path sends `x-ratelimit-*` on 429 only).
+ */
 export function admitTx(tx: GovernanceTx, req: AdmitRequest, now: number): AdmitResult {
   const a = normalizeAdmit(req);
-  if (tx.getReservation(a.requestId)) return { allowed: false, reason: 'duplicate_request' };
+  if (tx.getReservation(a.requestId) !== undefined) return DUPLICATE;
   const cur0 = bucketOf(now);
+  const checks = a.rate;
+  const budgets = a.budgets;
 
-  const windows: { scope: string; dim: WindowDim; w: WindowData; existed: boolean; cur: number; cost: number; limit: number }[] = [];
-  for (const c of a.rate) {
+  const windows: WindowUse[] = new Array<WindowUse>(checks.length);
+  for (let i = 0; i < checks.length; i++) {
+    const c = checks[i] as RateCheck;
     const cost = rateCost(c, a.tokens);
     const stored = tx.getWindow(c.scope, c.dim);
     const w = stored ?? emptyWindow(cur0);
     const cur = advanceWindow(w, cur0);
-    if (c.limit === 0 || w.total + cost > c.limit) {
-      const retry = retryAfterMs(w, now, c.limit, cost);
-      return {
-        allowed: false,
-        reason: 'rate_limited',
-        rate: {
-          scope: c.scope, dimension: dimensionName(c.dim), limit: c.limit,
-          remaining: Math.max(0, c.limit - w.total), resetMs: resetAfterMs(w, now),
-          requested: cost, retryAfterMs: retry ?? WINDOW_MS, satisfiable: retry !== null,
-        },
-      };
-    }
-    windows.push({ scope: c.scope, dim: c.dim, w, existed: stored !== undefined, cur, cost, limit: c.limit });
+    if (c.limit === 0 || w.total + cost > c.limit) return rateDenied(c, w, now, cost);
+    windows[i] = { check: c, w, existed: stored !== undefined, cur, cost };
   }
 
-  // Index-aligned with a.budgets (their scopes are unique).
-  const ledgers: LedgerData[] = [];
-  for (const b of a.budgets) {
+  // Index-aligned with the budgets (their scopes are unique).
+  const ledgers: LedgerData[] = new Array<LedgerData>(budgets.length);
+  for (let i = 0; i < budgets.length; i++) {
+    const b = budgets[i] as BudgetCheck;
     const l = tx.getLedger(b.scope) ?? newLedger(now);
     applyPeriod(l, b, now);
-    ledgers.push(l);
+    ledgers[i] = l;
   }
-  for (const dimension of DIMENSIONS) {
-    for (let i = 0; i < a.budgets.length; i++) {
-      const b = a.budgets[i] as BudgetCheck;
-      const limit = dimension === 'tokens' ? b.tokenLimit : b.microLimit;
-      if (limit === null) continue;
-      const l = ledgers[i] as LedgerData;
-      const spent = dimension === 'tokens' ? l.spentTokens : l.spentMicros;
-      const reserved = dimension === 'tokens' ? l.reservedTokens : l.reservedMicros;
-      const requested = dimension === 'tokens' ? a.tokens : a.micros;
-      if (spent + reserved + requested > limit) {
-        return {
-          allowed: false,
-          reason: dimension === 'tokens' ? 'budget_exceeded' : 'cost_budget_exceeded',
-          budget: {
-            scope: b.scope, dimension, limit, spent, reserved, requested,
-            resetsAtMs: l.periodMs === null || l.periodStartMs === null ? null : l.periodStartMs + l.periodMs,
-          },
-        };
-      }
+  // Every token budget first, then every USD budget (the first failing one answers).
+  for (let i = 0; i < budgets.length; i++) {
+    const b = budgets[i] as BudgetCheck;
+    const l = ledgers[i] as LedgerData;
+    if (b.tokenLimit !== null && l.spentTokens + l.reservedTokens + a.tokens > b.tokenLimit) {
+      return budgetDenied('tokens', b, b.tokenLimit, l, l.spentTokens, l.reservedTokens, a.tokens);
+    }
+  }
+  for (let i = 0; i < budgets.length; i++) {
+    const b = budgets[i] as BudgetCheck;
+    const l = ledgers[i] as LedgerData;
+    if (b.microLimit !== null && l.spentMicros + l.reservedMicros + a.micros > b.microLimit) {
+      return budgetDenied('micros', b, b.microLimit, l, l.spentMicros, l.reservedMicros, a.micros);
     }
   }
 
-  const rate: RateState[] = [];
-  const res: ReservationData = { requestId: a.requestId, owner: a.owner, createdMs: now, budgets: [], rate: [] };
-  for (const x of windows) {
+  const byRef = tx.byReference === true;
+  const wantStates = req.states !== false && windows.length > 0;
+  const states: RateState[] = wantStates ? new Array<RateState>(windows.length) : NO_STATES;
+  const res: ReservationData = {
+    requestId: a.requestId, owner: a.owner, createdMs: now,
+    budgets: new Array<ReservationData['budgets'][number]>(budgets.length),
+    rate: new Array<ReservationData['rate'][number]>(windows.length),
+  };
+  for (let i = 0; i < windows.length; i++) {
+    const x = windows[i] as WindowUse;
+    const c = x.check;
     // Entries with amount 0 are kept too: a settle may still correct a tpm charge upwards.
-    res.rate.push({ scope: x.scope, dim: x.dim, bucket: x.cur, amount: x.cost });
+    res.rate[i] = { scope: c.scope, dim: c.dim, bucket: x.cur, amount: x.cost };
     if (x.cost > 0) addToWindow(x.w, x.cur, x.cost);
-    if (x.cost > 0 || x.existed) tx.putWindow(x.scope, x.dim, x.w);
-    rate.push({
-      scope: x.scope, dimension: dimensionName(x.dim), limit: x.limit,
-      remaining: Math.max(0, x.limit - x.w.total), resetMs: resetAfterMs(x.w, now),
-    });
+    if (x.existed ? !byRef : x.cost > 0) tx.putWindow(c.scope, c.dim, x.w);
+    if (wantStates) {
+      states[i] = {
+        scope: c.scope, dimension: dimensionName(c.dim), limit: c.limit,
+        remaining: Math.max(0, c.limit - x.w.total), resetMs: resetAfterMs(x.w, now),
+      };
+    }
   }
-  for (let i = 0; i < a.budgets.length; i++) {
-    const b = a.budgets[i] as BudgetCheck;
+  for (let i = 0; i < budgets.length; i++) {
+    const b = budgets[i] as BudgetCheck;
     const l = ledgers[i] as LedgerData;
+    const fresh = l.updatedAtMs === -1;
     if (b.tokenLimit !== null) l.reservedTokens += a.tokens;
     if (b.microLimit !== null) l.reservedMicros += a.micros;
     l.updatedAtMs = now;
-    tx.putLedger(b.scope, l);
-    res.budgets.push({
+    if (fresh || !byRef) tx.putLedger(b.scope, l);
+    res.budgets[i] = {
       scope: b.scope,
       tokens: b.tokenLimit === null ? null : a.tokens,
       micros: b.microLimit === null ? null : a.micros,
-    });
+    };
   }
   tx.putReservation(res);
-  return { allowed: true, rate };
+  return { allowed: true, rate: states };
+}
+
+function rateDenied(c: RateCheck, w: WindowData, now: number, cost: number): AdmitResult {
+  const retry = retryAfterMs(w, now, c.limit, cost);
+  return {
+    allowed: false,
+    reason: 'rate_limited',
+    rate: {
+      scope: c.scope, dimension: dimensionName(c.dim), limit: c.limit,
+      remaining: Math.max(0, c.limit - w.total), resetMs: resetAfterMs(w, now),
+      requested: cost, retryAfterMs: retry ?? WINDOW_MS, satisfiable: retry !== null,
+    },
+  };
+}
+
+function budgetDenied(
+  dimension: 'tokens' | 'micros', b: BudgetCheck, limit: number, l: LedgerData, spent: number, reserved: number, requested: number,
+): AdmitResult {
+  return {
+    allowed: false,
+    reason: dimension === 'tokens' ? 'budget_exceeded' : 'cost_budget_exceeded',
+    budget: {
+      scope: b.scope, dimension, limit, spent, reserved, requested,
+      resetsAtMs: l.periodMs === null || l.periodStartMs === null ? null : l.periodStartMs + l.periodMs,
+    },
+  };
 }
 
 /** How a reservation is closed. `reap` releases budgets like `release` but never refunds rates. */
@@ -193,32 +237,39 @@ export function closeTx(tx: GovernanceTx, requestId: string, mode: CloseMode, no
 }
 
 function closeReservation(tx: GovernanceTx, r: ReservationData, mode: CloseMode, now: number): void {
-  for (const e of r.budgets) {
-    const l = tx.getLedger(e.scope) ?? newLedger(now);
+  const byRef = tx.byReference === true;
+  const commit = mode.kind === 'commit' ? mode.usage : undefined;
+  for (let i = 0; i < r.budgets.length; i++) {
+    const e = r.budgets[i] as ReservationData['budgets'][number];
+    const stored = tx.getLedger(e.scope);
+    const l = stored ?? newLedger(now);
     rolloverLedger(l, now);
     if (e.tokens !== null) {
       l.reservedTokens = Math.max(0, l.reservedTokens - e.tokens);
-      if (mode.kind === 'commit') l.spentTokens += mode.usage.tokens;
+      if (commit !== undefined) l.spentTokens += commit.tokens;
     }
     if (e.micros !== null) {
       l.reservedMicros = Math.max(0, l.reservedMicros - e.micros);
-      if (mode.kind === 'commit') l.spentMicros += mode.usage.micros;
+      if (commit !== undefined) l.spentMicros += commit.micros;
     }
     l.updatedAtMs = now;
-    tx.putLedger(e.scope, l);
+    if (stored === undefined || !byRef) tx.putLedger(e.scope, l);
   }
   const refund = mode.kind === 'release' && mode.refundRate;
-  const correctTo = mode.kind === 'commit' ? mode.usage.rateTokens : undefined;
+  const correctTo = commit?.rateTokens;
   if (refund || correctTo !== undefined) {
-    for (const e of r.rate) {
+    const cur = bucketOf(now);
+    for (let i = 0; i < r.rate.length; i++) {
+      const e = r.rate[i] as ReservationData['rate'][number];
       if (!refund && e.dim !== 't') continue;
       const w = tx.getWindow(e.scope, e.dim);
       if (!w) continue;
-      advanceWindow(w, bucketOf(now));
+      advanceWindow(w, cur);
       const delta = refund ? -e.amount : (correctTo as number) - e.amount;
+      if (delta === 0 && byRef) continue;
       if (delta < 0) removeFromWindow(w, e.bucket, -delta);
       else if (e.bucket >= w.oldest) addToWindow(w, e.bucket, delta);
-      tx.putWindow(e.scope, e.dim, w);
+      if (!byRef) tx.putWindow(e.scope, e.dim, w);
     }
   }
   tx.deleteReservation(r.requestId);

@@ -45,6 +45,7 @@ export class MemoryStore implements Store {
     const reservations = this.#reservations;
     // Objects are shared by reference, so `put*` only has to (re)insert.
     this.#tx = {
+      byReference: true,
       getWindow: (scope, dim) => windows[dim].get(scope),
       putWindow: (scope, dim, w) => { windows[dim].set(scope, w); },
       getLedger: (scope) => ledgers.get(scope),

@@ -126,6 +126,11 @@ export interface AdmitRequest {
   tokens?: number | undefined;
   /** Estimated cost in USD micros: reserved on every USD budget. */
   micros?: number | undefined;
+  /**
+   * `false`: an allowed result may carry no window states (`rate: []`), which saves building them when
+   * nobody reads them (the request path sends `x-ratelimit-*` on 429 only, §7.5). Default true.
+   */
+  states?: boolean | undefined;
 }
 
 export type RateDimension = 'requests' | 'tokens';

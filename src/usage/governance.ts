@@ -77,6 +77,8 @@ export class GovRequest {
   usage: TokenUsage | undefined;
   /** Exact cost in pico-USD of the settled usage, when priced. */
   costPico: bigint | undefined;
+  /** `costPico` as the USD string, once formatted (the cost header and the audit record share it). */
+  costUsd: string | undefined;
   /** The model the relayed attempt was priced with (mapped). */
   sentModel: string | undefined;
   /** `stream_options.include_usage` was added upstream (§7.7). */

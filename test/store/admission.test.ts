@@ -53,3 +53,30 @@ test('admission: key plans are frozen, and a plan admits through the synchronous
   await store.close();
   assert.throws(() => store.sync.admit(req('d')), /memory store is closed/);
 });
+
+test('admission: `states: false` skips the window states of an allowed result, and counts exactly the same', async () => {
+  const now = (): number => 1_800_000_000_000;
+  const withStates = new MemoryStore({ clock: now });
+  const without = new MemoryStore({ clock: now });
+  const req = (id: string, states?: boolean): Parameters<MemoryStore['admit']>[0] => ({
+    requestId: id, owner: 'o', tokens: 40, micros: 2, states, ...rules(),
+  });
+  for (let i = 0; i < 12; i++) {
+    const a = await withStates.admit(req(`r${i}`));
+    const b = await without.admit(req(`r${i}`, false));
+    if (a.allowed) {
+      assert.ok(a.rate.length === 3, 'states by default');
+      assert.ok(b.allowed);
+      assert.deepEqual(b.rate, []);
+    } else {
+      assert.deepEqual(b, a, `request ${i}: the same denial`);
+    }
+    if (i % 3 === 0) {
+      assert.deepEqual(await without.settle(`r${i}`, { tokens: 30, micros: 1, rateTokens: 30 }), await withStates.settle(`r${i}`, { tokens: 30, micros: 1, rateTokens: 30 }));
+    }
+  }
+  assert.deepEqual(await without.listLedgers(), await withStates.listLedgers());
+  assert.deepEqual(await without.listReservations(), await withStates.listReservations());
+  // The next admission with states shows the same windows on both.
+  assert.deepEqual(await without.admit(req('last')), await withStates.admit(req('last')));
+});

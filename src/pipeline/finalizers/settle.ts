@@ -49,7 +49,7 @@ export function settleRequest(ctx: RequestContext, g: GovRequest): SettleResult 
     micros = pico !== undefined ? settleMicros(pico) : g.estMicros;
   }
   // The USD string is only needed for the audit record (the cost header is formatted by the relay).
-  const audit = gov.audit ? proxyAuditRecord(ctx, { tokens, micros, costUsd: pico !== undefined ? formatUsd(pico) : undefined }) : undefined;
+  const audit = gov.audit ? proxyAuditRecord(ctx, { tokens, micros, costUsd: pico !== undefined ? (g.costUsd ??= formatUsd(pico)) : undefined }) : undefined;
   const store = gov.store;
   const sync = store.sync;
   if (g.admitted) {

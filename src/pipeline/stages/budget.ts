@@ -36,6 +36,7 @@ function admit(ctx: RequestContext, g: GovRequest): void | Promise<void> {
   const id = ctx.clientRequestId ? `${ctx.id}#${ctx.gw.nextRequestId()}` : ctx.id;
   const req: AdmitRequest = {
     requestId: id, owner: gov.owner, rate: g.plan.rate, budgets: g.plan.budgets, tokens: ctx.chargeTokens, micros: g.estMicros,
+    states: false,
   };
   const sync = gov.store.sync;
   if (sync !== undefined) {

@@ -269,8 +269,17 @@ function bufferForUsage(ctx: RequestContext, status: number, headers: Record<str
   const cap = ctx.gw.options.usageMaxBodyBytes;
   if (cap <= 0 || status < 200 || status >= 300) return false;
   const cl = headers['content-length'];
-  if (typeof cl !== 'string' || !/^\d+$/.test(cl)) return false;
-  return Number(cl) <= cap;
+  return typeof cl === 'string' && isDigits(cl) && Number(cl) <= cap;
+}
+
+/** A non-empty run of ASCII digits (a content-length); a loop, not a regex test per response. */
+function isDigits(s: string): boolean {
+  if (s.length === 0) return false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x30 || c > 0x39) return false;
+  }
+  return true;
 }
 
 function readForUsage(b: Backend, body: Readable): Promise<Buffer> {
@@ -293,7 +302,7 @@ function settleBuffered(ctx: RequestContext, g: GovRequest, body: Buffer, header
     // A client surface or translation may already have read the provider's usage (OpenAI-shaped): it wins.
     g.usage ??= usageFromJsonBody(body);
     const pico = g.usage !== undefined ? responseCost(ctx, g) : undefined;
-    if (pico !== undefined && isTokenPriced(ctx.method, ctx.path)) headers['x-ditto-response-cost-usd'] = formatUsd(pico);
+    if (pico !== undefined && isTokenPriced(ctx.method, ctx.path)) headers['x-ditto-response-cost-usd'] = g.costUsd = formatUsd(pico);
   }
   if (!g.admitted && !gov.audit) return;
   let r: ReturnType<typeof settleRequest>;
