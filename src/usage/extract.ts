@@ -73,21 +73,57 @@ function topLevelTailUsage(body: Buffer, at: number): TokenUsage | undefined {
 //  - everything after V is validated (members with any JSON values) up to the closing `}` and the end.
 // The result is the object `JSON.parse` would have given as `usage`, as far as `usageFromObject` can
 // tell: the same fields with the same types and, for integers, the same values (duplicates: last wins).
+// Scanned objects have one fixed shape with every field present as undefined until set: reads are the same.
 
 const BAIL: unique symbol = Symbol('bail');
 const MAX_DEPTH = 32;
 const STRING_MARK = '';
 const ARRAY_MARK: readonly unknown[] = Object.freeze([]);
 
-/** Known field names as bytes (`usageFromObject`'s reads), by length. */
-const FIELDS_BY_LENGTH: (readonly (readonly [Buffer, string])[] | undefined)[] = [];
-for (const f of [
+/** The fields `usageFromObject` reads, by code (the index). */
+const FIELD_NAMES = [
   'prompt_tokens', 'completion_tokens', 'total_tokens', 'input_tokens', 'output_tokens', 'prompt_tokens_details',
   'input_tokens_details', 'cached_tokens', 'cache_read_input_tokens', 'cache_creation_input_tokens',
-]) {
-  FIELDS_BY_LENGTH[f.length] = [...(FIELDS_BY_LENGTH[f.length] ?? []), [Buffer.from(f), f] as const];
+] as const;
+const PROMPT_DETAILS = 5;
+const INPUT_DETAILS = 6;
+const UNKNOWN = -1;
+const BAD_KEY = -2;
+/** Field codes by name length, and each name's bytes by code. */
+const CODES_BY_LENGTH: number[][] = [];
+const FIELD_BYTES: Uint8Array[] = FIELD_NAMES.map((f, code) => {
+  (CODES_BY_LENGTH[f.length] ??= []).push(code);
+  return new Uint8Array(Buffer.from(f));
+});
+
+/** The fields of a scanned object (one shape for all): absent fields read as undefined, as on a parsed object. */
+class Scanned {
+  prompt_tokens: unknown = undefined;
+  completion_tokens: unknown = undefined;
+  total_tokens: unknown = undefined;
+  input_tokens: unknown = undefined;
+  output_tokens: unknown = undefined;
+  prompt_tokens_details: unknown = undefined;
+  input_tokens_details: unknown = undefined;
+  cached_tokens: unknown = undefined;
+  cache_read_input_tokens: unknown = undefined;
+  cache_creation_input_tokens: unknown = undefined;
+
+  set(code: number, v: unknown): void {
+    switch (code) {
+      case 0: this.prompt_tokens = v; break;
+      case 1: this.completion_tokens = v; break;
+      case 2: this.total_tokens = v; break;
+      case 3: this.input_tokens = v; break;
+      case 4: this.output_tokens = v; break;
+      case 5: this.prompt_tokens_details = v; break;
+      case 6: this.input_tokens_details = v; break;
+      case 7: this.cached_tokens = v; break;
+      case 8: this.cache_read_input_tokens = v; break;
+      default: this.cache_creation_input_tokens = v;
+    }
+  }
 }
-const DETAILS = new Set(['prompt_tokens_details', 'input_tokens_details']);
 
 let pos = 0;
 
@@ -108,7 +144,7 @@ function scanTail(b: Buffer, at: number): unknown {
     if (c !== 0x2c) return BAIL; // ','
     pos++;
     // A key with an escape might decode to a later `usage` (which JSON.parse would keep): hand it back.
-    if (ws(b) !== 0x22 || knownField(b) === BAIL) return BAIL;
+    if (ws(b) !== 0x22 || fieldCode(b) === BAD_KEY) return BAIL;
     if (ws(b) !== 0x3a) return BAIL;
     pos++;
     if (!skipValue(b, 1)) return BAIL;
@@ -126,31 +162,27 @@ function ws(b: Buffer): number {
 }
 
 /** `{` at `pos`: the known fields of this object with their values, the rest validated and skipped. */
-function scanObject(b: Buffer, depth: number): Record<string, unknown> | typeof BAIL {
+function scanObject(b: Buffer, depth: number): Scanned | typeof BAIL {
   if (depth > MAX_DEPTH) return BAIL;
   pos++;
-  const o: Record<string, unknown> = {};
+  const o = new Scanned();
   if (ws(b) === 0x7d) {
     pos++;
     return o;
   }
   for (;;) {
     if (ws(b) !== 0x22) return BAIL;
-    const field = knownField(b);
-    if (field === BAIL) return BAIL;
+    const code = fieldCode(b);
+    if (code === BAD_KEY) return BAIL;
     if (ws(b) !== 0x3a) return BAIL;
     pos++;
     const c = ws(b);
-    if (field === undefined) {
+    if (code === UNKNOWN) {
       if (!skipValue(b, depth + 1)) return BAIL;
-    } else if (c === 0x7b && DETAILS.has(field)) {
-      const v = scanObject(b, depth + 1);
-      if (v === BAIL) return BAIL;
-      o[field] = v;
     } else {
-      const v = scanLeaf(b, c, depth + 1);
+      const v = c === 0x7b && (code === PROMPT_DETAILS || code === INPUT_DETAILS) ? scanObject(b, depth + 1) : scanLeaf(b, c, depth + 1);
       if (v === BAIL) return BAIL;
-      o[field] = v;
+      o.set(code, v);
     }
     const n = ws(b);
     pos++;
@@ -160,34 +192,30 @@ function scanObject(b: Buffer, depth: number): Record<string, unknown> | typeof 
 }
 
 /**
- * A key at `pos` (a `"`): the known field it names, undefined for any other key, BAIL for a key with an
- * escape (it might decode to a known name) or an invalid one. `pos` ends after the closing quote.
+ * A key at `pos` (a `"`): the code of the known field it names, UNKNOWN for any other key, BAD_KEY for a
+ * key with an escape (it might decode to a known name) or an invalid one. `pos` ends after the closing quote.
  */
-function knownField(b: Buffer): string | undefined | typeof BAIL {
+function fieldCode(b: Buffer): number {
   const start = pos + 1;
   let i = start;
-  while (i < b.length) {
+  for (;;) {
+    if (i >= b.length) return BAD_KEY;
     const c = b[i] as number;
     if (c === 0x22) break;
-    if (c === 0x5c || c < 0x20) return BAIL;
+    if (c === 0x5c || c < 0x20) return BAD_KEY;
     i++;
   }
-  if (i >= b.length) return BAIL;
   pos = i + 1;
-  const candidates = FIELDS_BY_LENGTH[i - start];
-  if (candidates === undefined) return undefined;
-  for (let f = 0; f < candidates.length; f++) {
-    const [bytes, name] = candidates[f] as readonly [Buffer, string];
-    if (sameBytes(b, start, bytes)) return name;
+  const codes = CODES_BY_LENGTH[i - start];
+  if (codes === undefined) return UNKNOWN;
+  for (let f = 0; f < codes.length; f++) {
+    const code = codes[f] as number;
+    const name = FIELD_BYTES[code] as Uint8Array;
+    let k = 0;
+    while (k < name.length && b[start + k] === name[k]) k++;
+    if (k === name.length) return code;
   }
-  return undefined;
-}
-
-function sameBytes(b: Buffer, start: number, bytes: Buffer): boolean {
-  for (let k = 0; k < bytes.length; k++) {
-    if (b[start + k] !== bytes[k]) return false;
-  }
-  return true;
+  return UNKNOWN;
 }
 
 /** A value at `pos` (first byte `c`) for a known field: an integer, or a stand-in of its type. */

@@ -284,12 +284,19 @@ function isDigits(s: string): boolean {
 
 function readForUsage(b: Backend, body: Readable): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    const parts: Buffer[] = [];
-    body.on('data', (c: Buffer) => parts.push(c));
-    body.once('end', () => resolve(parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts)));
-    body.once('error', (err: Error) => reject(new GatewayError('backend_error', `backend "${b.name}" response failed: ${err.message}`)));
+    let first: Buffer | undefined;
+    let parts: Buffer[] | undefined;
+    body.on('data', (c: Buffer) => {
+      if (first === undefined) first = c;
+      else (parts ??= [first]).push(c);
+    });
+    // Plain listeners (no once-wrappers); the error listener stays, so a late error is never unhandled.
+    body.on('end', () => resolve(parts !== undefined ? Buffer.concat(parts) : first ?? EMPTY));
+    body.on('error', (err: Error) => reject(new GatewayError('backend_error', `backend "${b.name}" response failed: ${err.message}`)));
   });
 }
+
+const EMPTY = Buffer.alloc(0);
 
 /**
  * A buffered response: read its usage, add `x-ditto-response-cost-usd` (§7.8: token-priced endpoints with a
