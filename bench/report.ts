@@ -314,9 +314,22 @@ function mdTable(header: string[], rows: string[][], leftCols = 2): string {
 
 export const NOTES_START = '<!-- notes:start (kept by `npm run bench`; edit freely) -->';
 export const NOTES_END = '<!-- notes:end -->';
+/** The governance benchmark's generated section (bench/governance.ts rewrites it; the proxy benchmark keeps it). */
+export const GOVERNANCE_START = '<!-- governance:start (written by `node dist/bench/governance.js`) -->';
+export const GOVERNANCE_END = '<!-- governance:end -->';
 
-/** docs/BENCHMARKS.md. `notes` is the hand-written section carried over from the previous file. */
-export function markdown(r: BenchResults, notes: string | undefined): string {
+/** The text between two markers in `doc`, or undefined. */
+export function between(doc: string, start: string, end: string): string | undefined {
+  const a = doc.indexOf(start);
+  const b = doc.indexOf(end);
+  return a >= 0 && b > a ? doc.slice(a + start.length, b) : undefined;
+}
+
+/**
+ * docs/BENCHMARKS.md. `notes` is the hand-written section carried over from the previous file, `governance`
+ * the governance benchmark's last generated section (it runs after this one and rewrites it).
+ */
+export function markdown(r: BenchResults, notes: string | undefined, governance?: string): string {
   const targets = checkTargets(r);
   const at64 = r.levels.find((l) => l.connections === 64);
   const corePct = (s: CellSummary | undefined): string => (s && s.coreBusy.length > 0 ? s.coreBusy.map((b, i) => `core ${i} ${pct(b)}`).join(', ') : 'n/a');
@@ -466,6 +479,12 @@ export function markdown(r: BenchResults, notes: string | undefined): string {
     'Run it on a quiet machine: other processes on either core show up as a lower gateway req/s and a',
     'larger round spread. Compare ratios against the direct rows of the same run, not absolute numbers',
     'across machines.',
+    '',
+    '## Governance',
+    '',
+    GOVERNANCE_START,
+    governance?.trim() ?? 'Not measured yet: `node dist/bench/governance.js` (run by `npm run bench` after the proxy benchmark) fills this in.',
+    GOVERNANCE_END,
     '',
     '## Notes',
     '',

@@ -17,7 +17,7 @@ import { BENCH_TOKEN, CHAT_BODY, CHAT_PATH, COMPLETION_BODY, SSE_FIRST, SSE_REST
 import { LoadGenerator, pickGenerator, type LoadResult } from './load.js';
 import { coreBusy, coreTimes, cpuSeconds, loadAverage, machineSummary, RssSampler, vmBytes } from './proc.js';
 import {
-  consoleTable, markdown, NOTES_END, NOTES_START, summarize, summarizeTtfb, fmtInt,
+  between, consoleTable, GOVERNANCE_END, GOVERNANCE_START, markdown, NOTES_END, NOTES_START, summarize, summarizeTtfb, fmtInt,
   type BenchResults, type Cell,
 } from './report.js';
 import { createTtfbSampler } from './ttfb.js';
@@ -428,13 +428,13 @@ async function main(): Promise<void> {
   if (errors > 0) process.stdout.write(`WARNING: ${errors} failed requests (non-2xx or socket errors): see the errors column\n`);
   if (o.write) {
     let notes: string | undefined;
+    let governance: string | undefined;
     if (existsSync(o.out)) {
       const prev = readFileSync(o.out, 'utf8');
-      const a = prev.indexOf(NOTES_START);
-      const b = prev.indexOf(NOTES_END);
-      if (a >= 0 && b > a) notes = prev.slice(a + NOTES_START.length, b);
+      notes = between(prev, NOTES_START, NOTES_END);
+      governance = between(prev, GOVERNANCE_START, GOVERNANCE_END);
     }
-    writeFileSync(o.out, markdown(results, notes));
+    writeFileSync(o.out, markdown(results, notes, governance));
     log(`wrote ${o.out}`);
   } else {
     log(`not writing ${o.out}${o.quick ? ' (--quick; add --write to force)' : ''}`);
