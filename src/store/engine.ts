@@ -51,7 +51,7 @@ export interface GovernanceTx {
 }
 
 /** A ledger not stored yet (`updatedAtMs` -1 marks it new until an admission stamps it). */
-function newLedger(_now: number): LedgerData {
+function newLedger(): LedgerData {
   return {
     spentTokens: 0, reservedTokens: 0, spentMicros: 0, reservedMicros: 0,
     periodMs: null, periodStartMs: null, updatedAtMs: -1,
@@ -99,7 +99,8 @@ export function ledgerRow(scope: string, stored: LedgerData, now: number): Ledge
 
 /** The result of an admission that was denied as a duplicate (nothing consumed). */
 const DUPLICATE: AdmitResult = Object.freeze({ allowed: false, reason: 'duplicate_request' });
-const NO_STATES: RateState[] = [];
+// Shared by every allowed result without states: frozen, so no caller can fill it for the others.
+const NO_STATES = Object.freeze([]) as unknown as RateState[];
 
 /** One rate window an admission will add to. */
 interface WindowUse {
@@ -136,7 +137,7 @@ export function admitTx(tx: GovernanceTx, req: AdmitRequest, now: number): Admit
   const ledgers: LedgerData[] = new Array<LedgerData>(budgets.length);
   for (let i = 0; i < budgets.length; i++) {
     const b = budgets[i] as BudgetCheck;
-    const l = tx.getLedger(b.scope) ?? newLedger(now);
+    const l = tx.getLedger(b.scope) ?? newLedger();
     applyPeriod(l, b, now);
     ledgers[i] = l;
   }
@@ -242,7 +243,7 @@ function closeReservation(tx: GovernanceTx, r: ReservationData, mode: CloseMode,
   for (let i = 0; i < r.budgets.length; i++) {
     const e = r.budgets[i] as ReservationData['budgets'][number];
     const stored = tx.getLedger(e.scope);
-    const l = stored ?? newLedger(now);
+    const l = stored ?? newLedger();
     rolloverLedger(l, now);
     if (e.tokens !== null) {
       l.reservedTokens = Math.max(0, l.reservedTokens - e.tokens);
