@@ -12,7 +12,7 @@ import type { Readable } from 'node:stream';
 import { chatToResponses, markShimmed, responsesToChat, shimConverter, SHIM_STATUSES } from '../../surfaces/responses-shim.js';
 import { isClientShaped, sendSurfaceDirect, takesSurfaceDirectly } from '../../surfaces/native.js';
 import { surfaceUsageSink } from '../../surfaces/usage.js';
-import { UpstreamFailure, type Backend, type UpstreamResponse } from '../../upstream/types.js';
+import { AttemptRequest, UpstreamFailure, type Backend, type UpstreamResponse } from '../../upstream/types.js';
 import type { AttemptRecord, RequestContext } from '../context.js';
 import type { Stage } from '../run.js';
 
@@ -55,11 +55,10 @@ export const forward: Stage = {
       const t0 = performance.now();
       let res: UpstreamResponse;
       try {
-        res = takesSurfaceDirectly(ctx, b) ? await sendSurfaceDirect(ctx, b, baseHeaders, surfaceUsageSink(ctx)) : await b.send({
-          method: ctx.method, path: ctx.path, query: surface ? '' : ctx.query, headers: gw.telemetry.attemptHeaders(ctx, baseHeaders), body, json,
-          requestId: ctx.id, abort: ctx.abort, get signal() { return ctx.abort.signal; },
-          contentLength: ctx.bodyStream ? ctx.bodyBytes || undefined : undefined,
-        });
+        res = takesSurfaceDirectly(ctx, b) ? await sendSurfaceDirect(ctx, b, baseHeaders, surfaceUsageSink(ctx)) : await b.send(new AttemptRequest(
+          ctx.method, ctx.path, surface ? '' : ctx.query, gw.telemetry.attemptHeaders(ctx, baseHeaders), body, json, ctx.id, ctx.abort,
+          ctx.bodyStream ? ctx.bodyBytes || undefined : undefined,
+        ));
         if (shimApplies(ctx, b, res.status, json)) res = await shimResponses(ctx, b, res, json as Record<string, unknown>, baseHeaders);
       } catch (err) {
         b.inFlight--;
