@@ -48,7 +48,7 @@ export function settleRequest(ctx: RequestContext, g: GovRequest): SettleResult 
     pico = g.costPico ?? responseCost(ctx, g);
     micros = pico !== undefined ? settleMicros(pico) : g.estMicros;
   }
-  // The USD string is only needed for the audit record (the cost header is formatted by the relay).
+  // The USD string is only needed for the audit record; the relay may have formatted it for the cost header.
   const audit = gov.audit ? proxyAuditRecord(ctx, { tokens, micros, costUsd: pico !== undefined ? (g.costUsd ??= formatUsd(pico)) : undefined }) : undefined;
   const store = gov.store;
   const sync = store.sync;
